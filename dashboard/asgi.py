@@ -3,6 +3,7 @@ embedded provider sandbox), WebSockets to Channels with session auth."""
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -58,6 +59,22 @@ class Lifespan:
         self.app = app
         self.dispatcher = dispatcher
 
+    async def _start_sandbox(self) -> None:
+        from asgiref.sync import sync_to_async
+
+        from dashboard.sandbox.embedded import embedded_webhook_targets
+
+        sandbox = self.dispatcher.sandbox
+        try:
+            targets = await sync_to_async(embedded_webhook_targets)()
+        except Exception:  # no tables yet (before migrate): start without targets
+            logging.getLogger(__name__).warning("sandbox webhook targets not loaded", exc_info=True)
+            targets = {}
+        for provider, provider_targets in targets.items():
+            if provider in sandbox.twins:
+                sandbox.notifier.set_targets(provider, provider_targets)
+        sandbox.start()
+
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "lifespan":
             await self.app(scope, receive, send)
@@ -66,7 +83,7 @@ class Lifespan:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 if settings.SANDBOX_EMBEDDED:
-                    self.dispatcher.sandbox.start()
+                    await self._start_sandbox()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if settings.SANDBOX_EMBEDDED:

@@ -5,3 +5,7 @@ from livecalls import views
 urlpatterns = [
     path("", views.wall, name="wall"),
 ]
+
+webhook_urlpatterns = [
+    path("<int:account_id>/", views.webhook, name="webhook"),
+]

@@ -9,6 +9,12 @@ from dashboard.roles import ADMIN, AGENT, SUPERVISOR, assign_role
 PASSWORD = "s3cret-pass-for-tests"
 
 
+def pytest_collection_modifyitems(config, items):
+    # Playwright's sync API keeps an event loop running while a browser is open; browser
+    # tests go last so no async test ever starts beside it.
+    items.sort(key=lambda item: "/tests/e2e/" in str(item.fspath))
+
+
 def make_user(username: str, role: str | None, **extra: object) -> User:
     user = User.objects.create_user(username=username, password=PASSWORD, **extra)
     if role:
@@ -55,3 +61,75 @@ def supervisor_client(supervisor) -> Client:
 @pytest.fixture
 def agent_client(agent) -> Client:
     return client_for(agent)
+
+
+# --- The sandbox, in process ------------------------------------------------------
+
+
+@pytest.fixture
+def sandbox():
+    """All three provider twins on a manual clock (tests move time with sandbox.settle)."""
+    from dashboard.sandbox.app import SandboxApp
+    from dashboard.sandbox.sim import ManualClock
+
+    return SandboxApp(clock=ManualClock(), seed=1, prefix="/sandbox")
+
+
+@pytest.fixture
+def sandbox_transport(sandbox, monkeypatch):
+    """Provider clients built for accounts reach the in-process sandbox, and the sandbox's
+    webhooks reach the dashboard's own ASGI app, both without sockets."""
+    import httpx
+
+    from dashboard.asgi import application
+    from dashboard.providers import accounts
+
+    transport = httpx.ASGITransport(app=sandbox)
+    monkeypatch.setattr(accounts, "transport_for", lambda account: transport)
+    sandbox.notifier.transport = httpx.ASGITransport(app=application)
+    accounts.forget_sessions()
+    return transport
+
+
+@pytest.fixture
+def sandbox_accounts(db, sandbox):
+    """Provider accounts on the in-process sandbox, with its real credentials."""
+    from dashboard.models import ProviderAccount
+
+    callgear = sandbox.twin("callgear").state()
+    ccai = sandbox.twin("ccai").state()
+    base = "http://testserver/sandbox"
+    return {
+        "jaicp": ProviderAccount.objects.create(kind="jaicp", name="SB JAICP", base_url=f"{base}/jaicp", is_sandbox=True),
+        "callgear": ProviderAccount.objects.create(
+            kind="callgear", name="SB CallGear", base_url=f"{base}/callgear", is_sandbox=True,
+            callgear_auth="login", login=callgear["login"], password=callgear["password"]),
+        "ccai": ProviderAccount.objects.create(
+            kind="ccai", name="SB CCAI", base_url=f"{base}/ccai", is_sandbox=True,
+            company_key=ccai["company_key"], company_secret=ccai["company_secret"]),
+    }
+
+
+@pytest.fixture
+def campaign(db, sandbox, sandbox_accounts, admin_user):
+    """A campaign on the sandbox's first JAICP campaign."""
+    from campaigns.models import Campaign
+
+    token = sandbox.twin("jaicp").state()["campaigns"][0]["token"]
+    return Campaign.objects.create(account=sandbox_accounts["jaicp"], name="Spring renewals", token=token,
+                                   owner=admin_user, push_batch_size=3)
+
+
+def add_jobs(campaign, phones, **extra):
+    """Stored call jobs, as an import leaves them (pending, counted)."""
+    from collections import Counter
+
+    from campaigns.models import CallJob
+    from campaigns.services.counts import status_counts_apply
+
+    jobs = CallJob.objects.bulk_create(
+        CallJob(campaign=campaign, phone=p.lstrip("+"), phone_e164=p if p.startswith("+") else "+" + p, **extra)
+        for p in phones
+    )
+    status_counts_apply(campaign_id=campaign.pk, delta=Counter({"pending": len(jobs)}))
+    return jobs

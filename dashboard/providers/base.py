@@ -237,7 +237,9 @@ class ProviderHTTP:
                     response = await self._client.request(
                         method, path, json=json, params=params, data=data, headers=headers
                     )
-            except (httpx.TransportError, TimeoutError) as exc:
+            # ConnectionError: a connection cut mid-answer, as an in-process ASGI
+            # transport reports it (the sandbox's "commit then drop" fault).
+            except (httpx.TransportError, TimeoutError, ConnectionError) as exc:
                 last_error = exc
                 self._record(operation, started, t0, ok=False, status=None, mnemonic="unavailable")
                 if attempt < attempts:

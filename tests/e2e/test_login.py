@@ -29,3 +29,13 @@ def test_wrong_password_shows_a_clear_message(server, page):
     page.fill("input[name=password]", "nope")
     page.click("button[type=submit]")
     expect(page.locator(".alert-error")).to_contain_text("didn't match")
+
+
+def test_the_indicator_says_reconnecting_when_the_server_goes_away(server, page):
+    make_user("sam", SUPERVISOR)
+    login(page, server, "sam", PASSWORD)
+    status = page.locator("#ws-status")
+    expect(status).to_have_attribute("data-state", "connected", timeout=10_000)
+    server.stop()
+    expect(status).to_have_attribute("data-state", "reconnecting", timeout=10_000)
+    expect(status).to_contain_text("Reconnecting")

@@ -34,6 +34,9 @@ class Command(BaseCommand):
         server = uvicorn.Server(config)
         self.stdout.write(self.style.SUCCESS(f"Callboard on http://{host}:{port}/  (Ctrl-C stops it all)"))
         try:
-            server.run()  # handles Ctrl-C and SIGTERM itself
+            server.run()  # shuts down gracefully on Ctrl-C / SIGTERM, then re-raises the signal
+        except KeyboardInterrupt:
+            pass
         finally:
             worker_threads.stop()
+            self.stdout.write("Callboard stopped.")
