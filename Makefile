@@ -17,7 +17,7 @@ run: setup
 
 test: setup
 	@CHROMIUM_PATH=$$(scripts/ensure-chromium.sh) && export CHROMIUM_PATH && \
-	  $(PY) -m ruff check . && \
+	  $(PY) -m ruff check --output-format concise . && \
 	  $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup

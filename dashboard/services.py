@@ -19,7 +19,7 @@ from livecalls.webhooks import SECRET_HEADER
 
 
 @dataclass
-class CheckResult:
+class ActionResult:
     ok: bool
     summary: str
     latency_ms: float | None = None
@@ -38,7 +38,7 @@ def sandbox_base_url(account: ProviderAccount) -> str:
     return base[: -len(suffix)] if base.endswith(suffix) else base
 
 
-async def _check(account: ProviderAccount) -> CheckResult:
+async def _check(account: ProviderAccount) -> ActionResult:
     started = time.perf_counter()
     if account.kind == ProviderAccount.Kind.CALLGEAR:
         async with accounts.open_callgear(account) as client:
@@ -56,16 +56,16 @@ async def _check(account: ProviderAccount) -> CheckResult:
         summary = "Signed in" + (f"; {total} call(s) on record" if total is not None else "")
     else:
         # JAICP authenticates per campaign token: there is no account-wide call to make.
-        return CheckResult(True, "JAICP is checked per campaign (each campaign has its own token)")
-    return CheckResult(True, summary, (time.perf_counter() - started) * 1000, details)
+        return ActionResult(True, "JAICP is checked per campaign (each campaign has its own token)")
+    return ActionResult(True, summary, (time.perf_counter() - started) * 1000, details)
 
 
-def account_check(*, account: ProviderAccount, user: Any) -> CheckResult:
+def account_check(*, account: ProviderAccount, user: Any) -> ActionResult:
     started = time.perf_counter()
     try:
         result = accounts.run(lambda: _check(account))
     except ProviderError as exc:
-        result = CheckResult(False, exc.describe(), (time.perf_counter() - started) * 1000, error=exc)
+        result = ActionResult(False, exc.describe(), (time.perf_counter() - started) * 1000, error=exc)
     audit_record(
         user=user, action="account.check", account=account, target=account.name,
         result=AuditEntry.Result.OK if result.ok else AuditEntry.Result.ERROR,
@@ -87,16 +87,16 @@ async def _set_sandbox_target(account: ProviderAccount, url: str) -> dict[str, A
     return response.json()
 
 
-def sandbox_webhook_target_set(*, account: ProviderAccount, user: Any) -> CheckResult:
+def sandbox_webhook_target_set(*, account: ProviderAccount, user: Any) -> ActionResult:
     """Point the sandbox's notifications for this account's provider at our receiver."""
     if not account.is_sandbox:
         raise ValueError("only sandbox accounts take their webhook target from here")
     url = account_webhook_url(account)
     try:
         accounts.run(lambda: _set_sandbox_target(account, url))
-        result = CheckResult(True, f"The sandbox now sends {account.get_kind_display()} notifications to {url}")
+        result = ActionResult(True, f"The sandbox now sends {account.get_kind_display()} notifications to {url}")
     except ProviderError as exc:
-        result = CheckResult(False, exc.describe(), error=exc)
+        result = ActionResult(False, exc.describe(), error=exc)
     audit_record(
         user=user, action="account.webhook_target", account=account, target=account.name,
         parameters={"url": url}, result=AuditEntry.Result.OK if result.ok else AuditEntry.Result.ERROR,

@@ -30,7 +30,7 @@ def provider_accounts(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/provider_accounts.html", {"accounts": accounts})
 
 
-def _account_result(request: HttpRequest, account: ProviderAccount, result: services.CheckResult) -> HttpResponse:
+def _account_result(request: HttpRequest, account: ProviderAccount, result: services.ActionResult) -> HttpResponse:
     if request.htmx:
         return render(request, "dashboard/provider_accounts.html#account-card",
                       {"account": _with_webhook_url(account), "check": result})

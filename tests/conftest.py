@@ -69,10 +69,13 @@ def agent_client(agent) -> Client:
 @pytest.fixture
 def sandbox():
     """All three provider twins on a manual clock (tests move time with sandbox.settle)."""
+    import time
+
     from dashboard.sandbox.app import SandboxApp
     from dashboard.sandbox.sim import ManualClock
 
-    return SandboxApp(clock=ManualClock(), seed=1, prefix="/sandbox")
+    # Starts at the real time, as a provider's clock would, and moves only when told.
+    return SandboxApp(clock=ManualClock(time.time()), seed=1, prefix="/sandbox")
 
 
 @pytest.fixture
