@@ -1,11 +1,30 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.template.loader import render_to_string
 
 from dashboard import groups
+from dashboard.roles import perm
+
+
+@database_sync_to_async
+def _codenames(user: Any) -> frozenset[str]:
+    return frozenset(p.split(".", 1)[1] for p in user.get_all_permissions() if p.startswith("dashboard."))
+
+
+@database_sync_to_async
+def _watchable_groups(user: Any, query: dict[str, list[str]]) -> list[str] | None:
+    """Groups a page asks to watch (``?campaign=<id>``), or None if one is not allowed."""
+    extra: list[str] = []
+    for raw in query.get("campaign", []):
+        if not raw.isdigit() or not user.has_perm(perm("view_campaigns")):
+            return None
+        extra.append(groups.campaign_group(int(raw)))
+    return extra
 
 
 class LiveConsumer(AsyncWebsocketConsumer):
@@ -18,7 +37,13 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=4401)
             return
-        self.joined = [groups.ANNOUNCEMENTS, groups.user_group(user.pk)]
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        extra = await _watchable_groups(user, query)
+        if extra is None:
+            await self.close(code=4403)
+            return
+        self.joined = [groups.ANNOUNCEMENTS, groups.user_group(user.pk), *extra]
+        self.codenames = await _codenames(user)
         for name in self.joined:
             await self.channel_layer.group_add(name, self.channel_name)
         await self.accept()
@@ -34,4 +59,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
         return
 
     async def html_push(self, event: dict[str, Any]) -> None:
-        await self.send(text_data=event["html"])
+        html = event["html"]
+        for codename, variant in event.get("variants", {}).items():
+            if codename in self.codenames:
+                html = variant
+                break
+        await self.send(text_data=html)

@@ -58,10 +58,11 @@ def demo_create(*, base_url: str | None = None) -> list[DemoUser]:
 
     callgear = world.get("callgear", {})
     ccai = world.get("ccai", {})
-    ProviderAccount.objects.update_or_create(
+    jaicp_account, _ = ProviderAccount.objects.update_or_create(
         name="Sandbox JAICP",
         defaults={"kind": ProviderAccount.Kind.JAICP, "base_url": f"{base}/jaicp", "is_sandbox": True},
     )
+    demo_campaign_create(account=jaicp_account, world=world.get("jaicp", {}))
     ProviderAccount.objects.update_or_create(
         name="Sandbox CallGear",
         defaults={"kind": ProviderAccount.Kind.CALLGEAR, "base_url": f"{base}/callgear", "is_sandbox": True,
@@ -89,3 +90,42 @@ def demo_create(*, base_url: str | None = None) -> list[DemoUser]:
             },
         )
     return list(DEMO_USERS)
+
+
+DEMO_LIST_ROWS = 60
+
+
+def demo_campaign_create(*, account: ProviderAccount, world: dict[str, Any]) -> None:
+    """One campaign ready to run: the sandbox's campaign that has not started, with a
+    small number list imported (pending, not pushed: pushing and starting are the demo)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from campaigns.models import Campaign
+    from campaigns.services.imports import (
+        mapping_from_json,
+        number_list_claim_next,
+        number_list_create,
+        number_list_import_run,
+        number_list_queue,
+    )
+
+    fresh = next((c for c in world.get("campaigns", []) if c.get("status") == "new"), None)
+    if fresh is None or Campaign.objects.filter(account=account, token=fresh["token"]).exists():
+        return
+    admin = User.objects.get(username="admin")
+    campaign = Campaign.objects.create(
+        account=account, name=fresh["name"], token=fresh["token"], owner=admin, push_batch_size=20,
+        default_policy={"allowedDays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                        "allowedTime": {"default": [{"localTimeFrom": "00:00", "localTimeTo": "23:59"}]},
+                        "retryIntervalInMinutes": 5, "maxAttempts": 3},
+    )
+    lines = ["phone,name,city,amount"]
+    lines += [f"+1 (650) 555-{1000 + i * 7:04d},Customer {i + 1},Springfield,{(i * 37) % 500 + 20}"
+              for i in range(DEMO_LIST_ROWS)]
+    lines += ["not a number,Broken row,Nowhere,0", "+1 (650) 555-1000,Duplicate,Springfield,10"]
+    upload = SimpleUploadedFile("demo-numbers.csv", "\n".join(lines).encode(), content_type="text/csv")
+    number_list = number_list_create(campaign=campaign, upload=upload, user=admin, default_region="US")
+    number_list_queue(number_list=number_list, mapping=mapping_from_json(number_list.mapping))
+    claimed = number_list_claim_next(campaign_id=campaign.pk)
+    if claimed is not None:
+        number_list_import_run(number_list=claimed)

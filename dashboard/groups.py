@@ -7,3 +7,12 @@ ANNOUNCEMENTS = "announcements"
 
 def user_group(user_id: int) -> str:
     return f"user.{user_id}"
+
+
+def campaign_group(campaign_id: int) -> str:
+    return f"campaign.{campaign_id}"
+
+
+def campaigns_group() -> str:
+    """Everyone watching the campaign list or the overview tiles."""
+    return "campaigns"

@@ -3,6 +3,7 @@ through django-environ. Every variable is documented in .env.example."""
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -186,7 +187,14 @@ PORT = env.int("PORT", default=8000)
 IN_PROCESS_WORKERS = env.int("IN_PROCESS_WORKERS", default=1)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so the browser tests' server thread shares the test database.
+    # One per test process, so two runs on one machine never share it.
     (BASE_DIR / "test-artifacts").mkdir(exist_ok=True)
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-artifacts" / "test-db.sqlite3")}
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-artifacts" / f"test-db-{os.getpid()}.sqlite3")}
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 MEDIA_URL = "media/"  # never served directly: downloads go through permission-checked views
+# Periodic work: dotted path of a function -> seconds between runs. Each only enqueues tasks.
+PERIODIC_JOBS = {
+    "campaigns.tasks.reports_sync_tick": env.float("REPORT_SYNC_SECONDS", default=5.0),
+}
+# In-process scheduler thread (default run); off when `manage.py scheduler` runs separately.
+IN_PROCESS_SCHEDULER = env.bool("IN_PROCESS_SCHEDULER", default=True)

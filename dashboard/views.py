@@ -15,7 +15,12 @@ from dashboard.roles import perm
 
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
-    return render(request, "dashboard/overview.html", selectors.overview_summary())
+    context = selectors.overview_summary()
+    if request.user.has_perm(perm("view_campaigns")):
+        from campaigns.selectors import overview_tiles
+
+        context["campaign_tiles"] = overview_tiles()
+    return render(request, "dashboard/overview.html", context)
 
 
 def _with_webhook_url(account: ProviderAccount) -> ProviderAccount:

@@ -115,10 +115,10 @@ def sandbox_accounts(db, sandbox):
 
 @pytest.fixture
 def campaign(db, sandbox, sandbox_accounts, admin_user):
-    """A campaign on the sandbox's first JAICP campaign."""
+    """A campaign on the sandbox's JAICP campaign that has not started yet."""
     from campaigns.models import Campaign
 
-    token = sandbox.twin("jaicp").state()["campaigns"][0]["token"]
+    token = next(c["token"] for c in sandbox.twin("jaicp").state()["campaigns"] if c["status"] == "new")
     return Campaign.objects.create(account=sandbox_accounts["jaicp"], name="Spring renewals", token=token,
                                    owner=admin_user, push_batch_size=3)
 
@@ -136,3 +136,9 @@ def add_jobs(campaign, phones, **extra):
     )
     status_counts_apply(campaign_id=campaign.pk, delta=Counter({"pending": len(jobs)}))
     return jobs
+
+
+@pytest.fixture
+def immediate_tasks(settings):
+    """Tasks run at enqueue time, in the test's thread."""
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}

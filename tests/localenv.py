@@ -5,3 +5,12 @@ import os
 
 os.environ.setdefault("CALLBOARD_LOCAL", "1")
 os.environ.setdefault("SANDBOX_TIME_SCALE", "1")
+
+# Test databases of runs that were killed (their process is gone) are removed, WAL files
+# included: a new database next to a stale WAL fails with "disk I/O error".
+from pathlib import Path
+
+for stale in (Path(__file__).resolve().parent.parent / "test-artifacts").glob("test-db-*.sqlite3*"):
+    pid = stale.name.split("-")[2].split(".")[0]
+    if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+        stale.unlink(missing_ok=True)

@@ -52,5 +52,31 @@
   document.addEventListener("click", function (e) {
     if (e.target.classList && e.target.classList.contains("toast-close")) e.target.parentElement.remove();
   });
+  // A page waiting on an import reloads once the pushed fragment says it is over, to show
+  // the summary (the fragment itself is the compact one the campaign page uses).
+  document.addEventListener("htmx:oobAfterSwap", function () {
+    var watcher = document.querySelector("[data-reload-when-done]");
+    if (!watcher) return;
+    // The swap replaced the element: look it up again rather than trust the event's target.
+    var current = document.getElementById(watcher.dataset.reloadWhenDone);
+    var pill = current && current.querySelector(".pill");
+    if (pill && /nl-(imported|failed)/.test(pill.className)) window.location.reload();
+  });
+
+  // When a campaign's counts are pushed, reload its jobs table too (at most every 3 s,
+  // and never while the user has rows selected for cancelling).
+  var jobsTimer = null;
+  document.addEventListener("htmx:wsAfterMessage", function (e) {
+    var msg = e.detail && e.detail.message;
+    if (typeof msg !== "string" || msg.indexOf('id="campaign-counts"') === -1) return;
+    if (jobsTimer) return;
+    jobsTimer = setTimeout(function () {
+      jobsTimer = null;
+      var jobs = document.getElementById("jobs");
+      if (!jobs || jobs.querySelector("input[name=job]:checked")) return;
+      htmx.trigger(document.body, "jobs-changed");
+    }, 3000);
+  });
+
   window.Callboard = { toast: toast, setSocketState: setSocketState };
 })();

@@ -30,12 +30,15 @@ def _free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self) -> None:
+    """The dashboard as `make run` runs it: uvicorn, the embedded sandbox (on a fast clock),
+    in-process task workers and the scheduler."""
+
+    def __init__(self, port: int) -> None:
         import uvicorn
 
         from dashboard.asgi import application
 
-        self.port = _free_port()
+        self.port = port
         self.url = f"http://127.0.0.1:{self.port}"
         self.server = uvicorn.Server(
             uvicorn.Config(application, host="127.0.0.1", port=self.port, lifespan="on", log_level="warning")
@@ -43,6 +46,13 @@ class LiveServer:
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def start(self) -> None:
+        from dashboard.scheduler import Scheduler
+        from dashboard.workers import WorkerThreads
+
+        self.workers = WorkerThreads(1, interval=0.2)
+        self.scheduler = Scheduler()
+        self.workers.start()
+        self.scheduler.start()
         self.thread.start()
         deadline = time.monotonic() + 15
         while not self.server.started:
@@ -53,6 +63,8 @@ class LiveServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+        self.scheduler.stop()
+        self.workers.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -64,11 +76,23 @@ def _orm_beside_playwright(monkeypatch) -> None:
 
 @pytest.fixture
 def server(transactional_db, settings) -> Iterator[LiveServer]:
+    from dashboard import asgi
+    from dashboard.sandbox.embedded import get_embedded_sandbox
+
+    port = _free_port()
     settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
-    server = LiveServer()
+    settings.PUBLIC_BASE_URL = f"http://127.0.0.1:{port}"
+    settings.SANDBOX_URL = f"http://127.0.0.1:{port}/sandbox"
+    settings.SANDBOX_TIME_SCALE = 0.02  # a one-minute call lasts a second
+    settings.PERIODIC_JOBS = {"campaigns.tasks.reports_sync_tick": 1.0}
+    get_embedded_sandbox.cache_clear()
+    asgi._dispatcher._sandbox = None  # a fresh world for every test
+    server = LiveServer(port)
     server.start()
     yield server
     server.stop()
+    get_embedded_sandbox.cache_clear()
+    asgi._dispatcher._sandbox = None
 
 
 @pytest.fixture(scope="module")

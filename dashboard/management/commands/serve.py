@@ -6,6 +6,7 @@ import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from dashboard.scheduler import Scheduler
 from dashboard.workers import WorkerThreads
 
 
@@ -22,6 +23,9 @@ class Command(BaseCommand):
         port = port or settings.PORT
         worker_threads = WorkerThreads(workers)
         worker_threads.start()
+        scheduler = Scheduler() if settings.IN_PROCESS_SCHEDULER else None
+        if scheduler is not None:
+            scheduler.start()
         config = uvicorn.Config(
             "dashboard.asgi:application",
             host=host,
@@ -38,5 +42,7 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             pass
         finally:
+            if scheduler is not None:
+                scheduler.stop()
             worker_threads.stop()
             self.stdout.write("Callboard stopped.")

@@ -1,0 +1,1 @@
+"""Campaign writes, one module per feature: counts, push, control, reports, imports."""

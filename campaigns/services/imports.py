@@ -1,0 +1,196 @@
+"""Number lists: upload, column mapping, and the import into call jobs.
+
+The web upload and ``manage.py import_numbers`` share ``number_list_import_run``. One
+list per campaign imports at a time: a second upload waits in the queue (its lists are
+taken oldest first), so two files never mix their duplicates checks.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import File
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from campaigns.importing.mapping import ColumnMapping, MappingError, guess_mapping
+from campaigns.importing.pipeline import import_numbers
+from campaigns.importing.reader import preview
+from campaigns.importing.report import ImportSummary
+from campaigns.importing.validate import AcceptedNumber
+from campaigns.importing.window import CallingPolicy, WindowPreview, preview_calling_window
+from campaigns.models import CallJob, Campaign, DoNotCallEntry, NumberList
+from campaigns.services.counts import status_counts_apply
+
+logger = logging.getLogger(__name__)
+
+PROGRESS_EVERY = 0.5  # seconds between progress writes and pushes
+
+
+class ImportRefused(ValueError):
+    """The file cannot be imported as it is; the message says why, in words."""
+
+
+def number_list_create(*, campaign: Campaign, upload: UploadedFile, user: Any, default_region: str = "",
+                       recent_days: int | None = None) -> NumberList:
+    """Store the file and what its first rows look like, for the mapping screen."""
+    number_list = NumberList(
+        campaign=campaign, uploaded_by=user, original_name=upload.name[:255], size=upload.size or 0,
+        default_region=(default_region or settings.PHONE_DEFAULT_REGION).upper(), recent_days=recent_days,
+    )
+    number_list.file.save(upload.name, upload, save=False)
+    try:
+        with number_list.file.open("rb") as fh:
+            seen = preview(fh, n=8)
+    except (ValueError, OSError) as exc:
+        number_list.file.delete(save=False)
+        raise ImportRefused(f"{upload.name} could not be read as CSV or XLSX: {exc}") from exc
+    if not seen.columns:
+        number_list.file.delete(save=False)
+        raise ImportRefused(f"{upload.name} holds no rows.")
+    guess = guess_mapping(seen.columns, seen.rows)
+    number_list.detected = {
+        "kind": seen.kind, "encoding": seen.encoding, "delimiter": seen.delimiter, "has_header": seen.has_header,
+        "columns": seen.columns, "rows": seen.rows,
+    }
+    number_list.mapping = mapping_to_json(guess)
+    number_list.save()
+    return number_list
+
+
+def mapping_to_json(mapping: ColumnMapping) -> dict[str, Any]:
+    return {"phone": mapping.phone, "time_zone": mapping.time_zone, "payload": list(mapping.payload),
+            "policy": dict(mapping.policy)}
+
+
+def mapping_from_json(data: dict[str, Any]) -> ColumnMapping:
+    return ColumnMapping(phone=data.get("phone") or "", time_zone=data.get("time_zone") or None,
+                         payload=tuple(data.get("payload") or ()), policy=dict(data.get("policy") or {}))
+
+
+def number_list_queue(*, number_list: NumberList, mapping: ColumnMapping, default_region: str | None = None,
+                      recent_days: int | None = None) -> NumberList:
+    """Confirm the mapping and put the list in its campaign's import queue."""
+    mapping.validate(number_list.detected.get("columns", []))  # raises MappingError
+    number_list.mapping = mapping_to_json(mapping)
+    if default_region:
+        number_list.default_region = default_region.upper()
+    number_list.recent_days = recent_days
+    number_list.state = NumberList.State.QUEUED
+    number_list.queued_at = timezone.now()
+    number_list.save()
+    return number_list
+
+
+def number_list_claim_next(*, campaign_id: int) -> NumberList | None:
+    """Take the campaign's oldest queued list, unless one is importing already."""
+    with transaction.atomic():
+        lists = NumberList.objects.select_for_update().filter(campaign_id=campaign_id)
+        if lists.filter(state=NumberList.State.IMPORTING).exists():
+            return None
+        number_list = lists.filter(state=NumberList.State.QUEUED).order_by("queued_at", "pk").first()
+        if number_list is None:
+            return None
+        number_list.state = NumberList.State.IMPORTING
+        number_list.started_at = timezone.now()
+        number_list.rows_done = number_list.bytes_done = 0
+        number_list.save(update_fields=["state", "started_at", "rows_done", "bytes_done"])
+    return number_list
+
+
+def _lookup_existing(campaign_id: int) -> Callable[[list[str]], set[str]]:
+    def lookup(numbers: list[str]) -> set[str]:
+        return set(CallJob.objects.filter(campaign_id=campaign_id, phone_e164__in=numbers)
+                   .values_list("phone_e164", flat=True))
+    return lookup
+
+
+def _lookup_recent(campaign_id: int, days: int) -> Callable[[list[str]], set[str]]:
+    since = timezone.now() - timedelta(days=days)
+
+    def lookup(numbers: list[str]) -> set[str]:
+        return set(CallJob.objects.filter(phone_e164__in=numbers, created_at__gte=since)
+                   .exclude(campaign_id=campaign_id).values_list("phone_e164", flat=True))
+    return lookup
+
+
+def _lookup_dnc(numbers: list[str]) -> set[str]:
+    return set(DoNotCallEntry.objects.filter(phone_e164__in=numbers).values_list("phone_e164", flat=True))
+
+
+def number_list_import_run(*, number_list: NumberList,
+                           on_progress: Callable[[NumberList], None] | None = None) -> ImportSummary:
+    """Import a claimed list: accepted numbers become pending call jobs, the rest goes to
+    the error report. Progress is written to the row (so a reopened page shows it) and
+    handed to ``on_progress`` at most every half second."""
+    campaign_id = number_list.campaign_id
+    last = [0.0]
+
+    def progress(rows: int, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] < PROGRESS_EVERY and done < total:
+            return
+        last[0] = now
+        number_list.rows_done, number_list.bytes_done = rows, done
+        NumberList.objects.filter(pk=number_list.pk).update(rows_done=rows, bytes_done=done)
+        if on_progress is not None:
+            on_progress(number_list)
+
+    def sink(batch: Sequence[AcceptedNumber]) -> None:
+        jobs = [CallJob(campaign_id=campaign_id, number_list_id=number_list.pk, row_number=a.row, phone=a.phone,
+                        phone_e164=a.e164, gmt_zone=a.gmt_zone or "", payload=a.payload, policy=a.policy)
+                for a in batch]
+        with transaction.atomic():
+            created = CallJob.objects.bulk_create(jobs, batch_size=1000, ignore_conflicts=True)
+            status_counts_apply(campaign_id=campaign_id, delta=Counter({"pending": len(created)}))
+
+    try:
+        with number_list.file.open("rb") as fh:
+            summary = import_numbers(
+                fh,
+                mapping=mapping_from_json(number_list.mapping),
+                default_region=number_list.default_region or settings.PHONE_DEFAULT_REGION,
+                sink=sink,
+                existing_phones=_lookup_existing(campaign_id),
+                recent_phones=_lookup_recent(campaign_id, number_list.recent_days) if number_list.recent_days else None,
+                dnc=_lookup_dnc,
+                progress=progress,
+            )
+    except (MappingError, ValueError, OSError) as exc:
+        number_list.state, number_list.error = NumberList.State.FAILED, str(exc)
+        number_list.finished_at = timezone.now()
+        number_list.save(update_fields=["state", "error", "finished_at"])
+        if on_progress is not None:
+            on_progress(number_list)
+        raise
+    report = summary.error_report
+    if report is not None and len(report):
+        number_list.error_report.save(f"errors-{number_list.pk}.csv", File(report.open()), save=False)
+    data = summary.as_dict()
+    data["reasons"] = summary.reasons_in_words()
+    data["first_errors"] = [(r.row, r.value, r.label) for r in (report.first if report else [])][:20]
+    number_list.summary = {"total": summary.total_rows, **data}
+    number_list.state = NumberList.State.IMPORTED
+    number_list.finished_at = timezone.now()
+    number_list.rows_done = summary.total_rows
+    number_list.bytes_done = summary.bytes_total
+    number_list.save()
+    if report is not None:
+        report.close()
+    if on_progress is not None:
+        on_progress(number_list)
+    return summary
+
+
+def calling_window_preview(*, number_list: NumberList, now: Any = None) -> WindowPreview:
+    campaign = number_list.campaign
+    policy = CallingPolicy.from_jaicp(campaign.default_policy, default_zone=settings.TIME_ZONE)
+    zones = number_list.summary.get("zones") or {}
+    return preview_calling_window(zones, policy, now=now or timezone.now())

@@ -1,0 +1,201 @@
+"""Pushing stored call jobs to JAICP with addPhones, crash-safe.
+
+A batch is formed in one transaction: its jobs are chosen, its addPhones body is frozen
+and its idempotence key is stored, all before any request. Sending and recording are
+separate steps, so whatever stops us between them (a crash, a lost answer, a redeploy),
+the next run finds the batch still pending and sends the same body with the same key;
+JAICP answers with the job ids it created the first time and creates nothing new. Keys
+live one day at JAICP: a batch left pending longer is first reconciled by phone
+(callJob/getReport) instead of being resent.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from campaigns.models import CallJob, Campaign, PushBatch
+from campaigns.services.counts import status_counts_apply
+from dashboard.providers import accounts
+from dashboard.providers.base import ProviderError
+
+logger = logging.getLogger(__name__)
+
+KEY_LIFETIME = timedelta(hours=23)  # JAICP keeps a key one day; leave a margin
+
+
+@dataclass
+class PushOutcome:
+    batches_sent: int = 0
+    jobs_pushed: int = 0
+    batches_failed: int = 0
+    jobs_rejected: int = 0
+    errors: list[str] = field(default_factory=list)
+    stopped: str = ""  # why we stopped before the end, if we did
+
+
+def call_job_item(job: CallJob, default_policy: dict[str, Any]) -> dict[str, Any]:
+    """One addPhones item: the campaign defaults, then the number's own policy."""
+    item: dict[str, Any] = {k: v for k, v in default_policy.items() if v not in (None, "", [], {})}
+    item.update({k: v for k, v in (job.policy or {}).items() if v not in (None, "")})
+    item["phone"] = job.phone
+    if job.gmt_zone:
+        item["gmtZone"] = job.gmt_zone
+    if job.payload:
+        item["payload"] = job.payload
+    return item
+
+
+def push_batch_form(*, campaign: Campaign, size: int) -> PushBatch | None:
+    """Choose up to ``size`` unbatched pending jobs and freeze them into a batch."""
+    with transaction.atomic():
+        jobs = CallJob.objects.filter(campaign=campaign, push_batch__isnull=True, job_status="pending").order_by("pk")
+        if transaction.get_connection().features.has_select_for_update_skip_locked:
+            jobs = jobs.select_for_update(skip_locked=True)
+        chosen = list(jobs[:size])
+        if not chosen:
+            return None
+        batch = PushBatch.objects.create(
+            campaign=campaign,
+            idempotence_key=uuid.uuid4().hex,
+            size=len(chosen),
+            request_body=[call_job_item(job, campaign.default_policy) for job in chosen],
+        )
+        # Only jobs still unbatched join; a concurrent pusher may have taken some.
+        taken = CallJob.objects.filter(pk__in=[j.pk for j in chosen], push_batch__isnull=True).update(push_batch=batch)
+        if taken != len(chosen):
+            raise RuntimeError("call jobs were batched concurrently; retry")  # rolls back the batch
+    return batch
+
+
+def _record_sent(batch: PushBatch, job_ids: list[str]) -> int:
+    """Store the provider's job ids in input order, once, with the status counts."""
+    with transaction.atomic():
+        batch = PushBatch.objects.select_for_update().get(pk=batch.pk)
+        if batch.state == PushBatch.State.SENT:
+            return 0  # another pusher recorded the same answer
+        phones = [item["phone"] for item in batch.request_body]
+        if len(job_ids) != len(phones):
+            raise ProviderError(f"addPhones answered {len(job_ids)} ids for {len(phones)} phones",
+                                provider="jaicp", code="bad.answer", permanent=True)
+        by_phone = dict(zip(phones, job_ids, strict=True))
+        jobs = list(CallJob.objects.filter(push_batch=batch))
+        moved: Counter[str] = Counter()
+        for job in jobs:
+            job.provider_job_id = by_phone.get(job.phone, "")
+            if job.job_status == "pending":
+                moved["pending"] -= 1
+                moved["planned"] += 1
+                job.job_status = "planned"
+        CallJob.objects.bulk_update(jobs, ["provider_job_id", "job_status"], batch_size=1000)
+        batch.state = PushBatch.State.SENT
+        batch.sent_at = timezone.now()
+        batch.error = batch.error_code = ""
+        batch.save(update_fields=["state", "sent_at", "error", "error_code"])
+        status_counts_apply(campaign_id=batch.campaign_id, delta=moved)
+    return len(jobs)
+
+
+def _offending_phone(error: ProviderError) -> str | None:
+    """The phone a JAICP 400 names (phone.bad.format, phone.gmtZone.bad.format...)."""
+    if error.status not in (400, None) or not error.permanent:
+        return None
+    phone = error.details.get("phone")
+    return str(phone) if phone else None
+
+
+def push_batch_without(*, batch: PushBatch, phone: str, error: ProviderError) -> PushBatch | None:
+    """Refuse the one job JAICP objected to and re-form the batch without it.
+
+    The 400 created nothing, so the rest can go under a new key (same key with other
+    content would be a conflict). Returns the new batch, or None if nothing is left.
+    """
+    with transaction.atomic():
+        batch = PushBatch.objects.select_for_update().get(pk=batch.pk)
+        jobs = list(CallJob.objects.filter(push_batch=batch).order_by("pk"))
+        bad = [j for j in jobs if j.phone == phone]
+        if not bad or batch.state != PushBatch.State.PENDING:
+            return None
+        for job in bad:
+            job.job_status, job.push_batch, job.push_error = "rejected", None, error.describe()[:300]
+        CallJob.objects.bulk_update(bad, ["job_status", "push_batch", "push_error"])
+        status_counts_apply(campaign_id=batch.campaign_id, delta=Counter({"pending": -len(bad), "rejected": len(bad)}))
+        batch.state = PushBatch.State.FAILED
+        batch.error, batch.error_code = error.describe(), str(error.mnemonic or error.code or "")[:80]
+        batch.save(update_fields=["state", "error", "error_code"])
+        rest = [j for j in jobs if j.phone != phone]
+        if not rest:
+            return None
+        campaign = batch.campaign
+        body = {item["phone"]: item for item in batch.request_body}
+        new = PushBatch.objects.create(
+            campaign=campaign, idempotence_key=uuid.uuid4().hex, size=len(rest),
+            request_body=[body[j.phone] for j in rest],
+        )
+        CallJob.objects.filter(pk__in=[j.pk for j in rest]).update(push_batch=new)
+    return new
+
+
+def _record_failure(batch: PushBatch, error: ProviderError) -> None:
+    fields = {"error": error.describe(), "error_code": str(error.mnemonic or error.code or "")[:80]}
+    if error.permanent:
+        fields["state"] = PushBatch.State.FAILED
+    PushBatch.objects.filter(pk=batch.pk).update(**fields)
+
+
+async def _send(campaign: Campaign, batch: PushBatch) -> list[str]:
+    async with accounts.open_jaicp(campaign.account, campaign.token) as client:
+        if batch.sent_at is None and timezone.now() - batch.created_at > KEY_LIFETIME:
+            reports = await client.call_job_report(phones=[i["phone"] for i in batch.request_body])
+            found = {r.phone: r.call_job_id for r in reports}
+            if len(found) == batch.size:
+                return [found[i["phone"]] for i in batch.request_body]
+        return await client.add_phones(batch.request_body, idempotence_key=batch.idempotence_key)
+
+
+def push_batch_send(*, campaign: Campaign, batch: PushBatch) -> int:
+    """Send one batch (again, if it was sent before and its answer was lost)."""
+    PushBatch.objects.filter(pk=batch.pk).update(attempts=batch.attempts + 1)
+    job_ids = accounts.run(lambda: _send(campaign, batch))
+    return _record_sent(batch, job_ids)
+
+
+def campaign_push(*, campaign: Campaign, batch_size: int | None = None, max_batches: int | None = None) -> PushOutcome:
+    """Push every pending job: first batches left pending by an earlier run, then new ones.
+
+    A provider error naming one phone refuses that job and the batch goes again without
+    it; another permanent error fails the batch (recorded and shown) and the push goes on
+    with the next; a transient one stops the run, leaving the batch pending for a retry.
+    """
+    size = batch_size or campaign.push_batch_size
+    outcome = PushOutcome()
+    while max_batches is None or outcome.batches_sent + outcome.batches_failed < max_batches:
+        batch = PushBatch.objects.filter(campaign=campaign, state=PushBatch.State.PENDING).order_by("pk").first()
+        if batch is None:
+            batch = push_batch_form(campaign=campaign, size=size)
+        if batch is None:
+            break
+        try:
+            outcome.jobs_pushed += push_batch_send(campaign=campaign, batch=batch)
+            outcome.batches_sent += 1
+        except ProviderError as exc:
+            phone = _offending_phone(exc)
+            if phone is not None:
+                outcome.errors.append(f"{phone}: {exc.describe()}")
+                outcome.jobs_rejected += 1
+                push_batch_without(batch=batch, phone=phone, error=exc)
+                continue
+            _record_failure(batch, exc)
+            outcome.errors.append(f"batch {batch.pk}: {exc.describe()}")
+            if not exc.permanent:
+                outcome.stopped = exc.describe()
+                break
+            outcome.batches_failed += 1
+    return outcome
