@@ -22,6 +22,7 @@ class ProviderAccountAdmin(admin.ModelAdmin):
         ("CallGear", {"fields": ["callgear_auth", "login", "password", "access_key"]}),
         ("CCAI Platform", {"fields": ["company_key", "company_secret"]}),
         ("Webhooks", {"fields": ["webhook_secret"]}),
+        ("Reference data for call controls", {"fields": ["reference_data"], "classes": ["collapse"]}),
     ]
 
     @admin.display(description="Secrets")

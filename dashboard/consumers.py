@@ -20,6 +20,16 @@ def _codenames(user: Any) -> frozenset[str]:
 def _watchable_groups(user: Any, query: dict[str, list[str]]) -> list[str] | None:
     """Groups a page asks to watch (``?campaign=<id>``), or None if one is not allowed."""
     extra: list[str] = []
+    if query.get("calls"):
+        if user.has_perm(perm("view_all_calls")):
+            from dashboard.models import ProviderAccount
+
+            ids = ProviderAccount.objects.exclude(kind=ProviderAccount.Kind.JAICP).values_list("pk", flat=True)
+            extra += [groups.calls_account_group(pk) for pk in ids]
+        elif user.has_perm(perm("control_own_calls")):
+            extra.append(groups.calls_agent_group(user.pk))
+        else:
+            return None
     for raw in query.get("campaign", []):
         if not raw.isdigit() or not user.has_perm(perm("view_campaigns")):
             return None

@@ -22,7 +22,7 @@ class ProviderAccountForm(forms.ModelForm):
         fields = [
             "kind", "name", "base_url", "is_sandbox", "enabled",
             "callgear_auth", "login", "password", "access_key",
-            "company_key", "company_secret", "webhook_secret",
+            "company_key", "company_secret", "webhook_secret", "reference_data",
         ]
         widgets = {name: SecretInput() for name in ProviderAccount.SECRET_FIELDS}
 

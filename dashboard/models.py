@@ -65,6 +65,11 @@ class ProviderAccount(models.Model):
     # CCAI (company key and secret, or subdomain and API token: both HTTP Basic)
     company_key = models.CharField(max_length=300, blank=True)
     company_secret = models.CharField(max_length=300, blank=True)
+    # What pickers in the call controls offer: {"tags": [{"id", "name"}], "media_files": [...],
+    # "employees": [{"id", "full_name", "phone_numbers"}], "coaches": [...], "virtual_numbers": [...],
+    # CCAI "agents", "menus", "outbound_numbers", "languages"}. The Call APIs cannot list these,
+    # so an admin keeps them here (sandbox accounts fill them from the sandbox's world).
+    reference_data = models.JSONField(default=dict, blank=True)
     # Authenticates the provider's webhooks to us (in the URL the admin pastes).
     webhook_secret = models.CharField(max_length=100, default=_new_webhook_secret)
     created_at = models.DateTimeField(auto_now_add=True)

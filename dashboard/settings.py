@@ -139,6 +139,8 @@ PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="US")
 SANDBOX_EMBEDDED = env.bool("SANDBOX_EMBEDDED", default=True)
 SANDBOX_SEED = env.int("SANDBOX_SEED", default=1)
 SANDBOX_TIME_SCALE = env.float("SANDBOX_TIME_SCALE", default=0.1)
+# The embedded sandbox keeps calls going to the demo agents (make run turns it on).
+SANDBOX_DEMO_TRAFFIC = env.bool("SANDBOX_DEMO_TRAFFIC", default=False)
 # Where the dashboard reaches the sandbox and where the sandbox sends its webhooks.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}")
 SANDBOX_URL = env.str("SANDBOX_URL", default=f"{PUBLIC_BASE_URL}/sandbox")
@@ -195,6 +197,9 @@ MEDIA_URL = "media/"  # never served directly: downloads go through permission-c
 # Periodic work: dotted path of a function -> seconds between runs. Each only enqueues tasks.
 PERIODIC_JOBS = {
     "campaigns.tasks.reports_sync_tick": env.float("REPORT_SYNC_SECONDS", default=5.0),
+    "livecalls.tasks.live_reconcile_tick": env.float("LIVE_RECONCILE_SECONDS", default=3.0),
 }
 # In-process scheduler thread (default run); off when `manage.py scheduler` runs separately.
 IN_PROCESS_SCHEDULER = env.bool("IN_PROCESS_SCHEDULER", default=True)
+# Seconds between reconciliations of live calls from list.calls / the CCAI listing.
+LIVE_RECONCILE_SECONDS = env.float("LIVE_RECONCILE_SECONDS", default=3.0)

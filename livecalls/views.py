@@ -10,15 +10,57 @@ from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.models import ProviderAccount
 from dashboard.roles import perm
-from livecalls import services
+from livecalls import selectors_wall
+from livecalls.selectors import session_for_user
+from livecalls.services import ingest
 from livecalls.webhooks import SECRET_HEADER, BadNotification, parse_event, secret_matches
+
+
+def _may_see_calls(user) -> bool:  # type: ignore[no-untyped-def]
+    return user.has_perm(perm("view_all_calls")) or user.has_perm(perm("control_own_calls"))
 
 
 @require_GET
 def wall(request: HttpRequest) -> HttpResponse:
-    if not (request.user.has_perm(perm("view_all_calls")) or request.user.has_perm(perm("control_own_calls"))):
+    """Supervisors: every active call. Agents: their own. Filled at load, then pushed."""
+    if not _may_see_calls(request.user):
         raise PermissionDenied
-    return render(request, "livecalls/wall.html", {"sessions": []})
+    filters = {k: request.GET.get(k, "") for k in selectors_wall.FILTERS}
+    sessions = selectors_wall.wall_sessions(user=request.user, filters=filters)
+    context = {
+        "sessions": sessions,
+        "counts": selectors_wall.wall_counts(sessions),
+        "filters": filters,
+        "choices": selectors_wall.filter_choices(user=request.user),
+        "freshness": selectors_wall.freshness() if request.user.has_perm(perm("view_all_calls")) else [],
+        "oob": False,
+    }
+    template = "livecalls/wall.html"
+    if request.htmx and request.htmx.target == "wall-cards":
+        template += "#wall-cards"  # the resync after a reconnect
+    return render(request, template, context)
+
+
+@require_GET
+def history(request: HttpRequest) -> HttpResponse:
+    if not _may_see_calls(request.user):
+        raise PermissionDenied
+    q = request.GET.get("q", "").strip()
+    before = request.GET.get("before")
+    rows, older = selectors_wall.call_history(user=request.user, q=q, before=int(before) if before and before.isdigit() else None)
+    return render(request, "livecalls/history.html", {"rows": rows, "older": older, "q": q})
+
+
+@require_GET
+def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    from dashboard.models import AuditEntry
+
+    session = session_for_user(request.user, pk)
+    # Actions name their call as "<kind> session <id>", starts as "session <id>".
+    audit = AuditEntry.objects.filter(account=session.account, target__endswith=f"session {session.provider_session_id}")
+    audit = audit.select_related("user")[:100]
+    return render(request, "livecalls/session_detail.html",
+                  {"session": session, "legs": list(session.legs.all()), "audit": audit, "oob": False})
 
 
 @csrf_exempt  # a provider posts here, authenticated by the account's secret instead
@@ -34,5 +76,6 @@ async def webhook(request: HttpRequest, account_id: int) -> HttpResponse:
         event = parse_event(account, request.body)
     except BadNotification as exc:
         return JsonResponse({"error": str(exc)}, status=400)
-    _, created = await sync_to_async(services.webhook_event_store)(account=account, event=event)
-    return JsonResponse({"status": "accepted" if created else "duplicate"})
+    # One hop to the database: stored once, applied, pushed after commit.
+    result = await sync_to_async(ingest.webhook_event_ingest)(account=account, event=event)
+    return JsonResponse({"status": "duplicate" if result.duplicate else "accepted"})

@@ -106,10 +106,13 @@ def sandbox_accounts(db, sandbox):
         "jaicp": ProviderAccount.objects.create(kind="jaicp", name="SB JAICP", base_url=f"{base}/jaicp", is_sandbox=True),
         "callgear": ProviderAccount.objects.create(
             kind="callgear", name="SB CallGear", base_url=f"{base}/callgear", is_sandbox=True,
-            callgear_auth="login", login=callgear["login"], password=callgear["password"]),
+            callgear_auth="login", login=callgear["login"], password=callgear["password"],
+            reference_data={k: callgear.get(k, []) for k in (
+                "tags", "media_files", "employees", "coaches", "virtual_numbers", "scenarios")}),
         "ccai": ProviderAccount.objects.create(
             kind="ccai", name="SB CCAI", base_url=f"{base}/ccai", is_sandbox=True,
-            company_key=ccai["company_key"], company_secret=ccai["company_secret"]),
+            company_key=ccai["company_key"], company_secret=ccai["company_secret"],
+            reference_data={k: ccai.get(k, []) for k in ("agents", "menus", "outbound_numbers", "languages")}),
     }
 
 

@@ -25,6 +25,13 @@ from dashboard.providers.jaicp.client import JaicpClient
 _lock = threading.Lock()
 _timings: dict[int, RequestTimings] = {}
 _callgear_sessions: dict[tuple[int, str], Any] = {}
+_callgear_limits: dict[int, Any] = {}
+
+
+def callgear_limits(account: ProviderAccount) -> Any:
+    """The ``metadata.limits`` of the account's latest CallGear answer in this process."""
+    with _lock:
+        return _callgear_limits.get(account.pk)
 
 
 def timings_for(account: ProviderAccount) -> RequestTimings:
@@ -78,9 +85,11 @@ async def open_callgear(account: ProviderAccount, **kwargs: Any) -> AsyncIterato
     try:
         yield client
     finally:
-        if client.session is not None:
-            with _lock:
+        with _lock:
+            if client.session is not None:
                 _callgear_sessions[_session_key(account)] = client.session
+            if client.limits is not None:
+                _callgear_limits[account.pk] = client.limits
         await client.aclose()
 
 

@@ -22,9 +22,12 @@
     if (el && el.dataset.state === "reconnecting") return;  // keep saying we lost it
     setSocketState("connecting");
   });
+  // After a reconnect, pages that show live state reload what they show (they may have
+  // missed pushes while the socket was down). The first open needs no resync.
+  var opened = false;
   document.addEventListener("htmx:wsOpen", function () {
-    // Pages that show live state listen for this to resync what they missed.
-    document.body.dispatchEvent(new CustomEvent("callboard:resync", { bubbles: true }));
+    if (opened) document.body.dispatchEvent(new CustomEvent("callboard:resync", { bubbles: true }));
+    opened = true;
   });
 
   // Provider errors and other notices raised by HTMX responses (HX-Trigger: {"toast": {...}}).
@@ -77,6 +80,91 @@
       htmx.trigger(document.body, "jobs-changed");
     }, 3000);
   });
+
+  // --- The live wall ------------------------------------------------------------------
+  function fmt(seconds) {
+    seconds = Math.max(0, Math.floor(seconds));
+    var h = Math.floor(seconds / 3600), m = Math.floor(seconds % 3600 / 60), s = seconds % 60;
+    var mm = (h ? String(m).padStart(2, "0") : String(m)) + ":" + String(s).padStart(2, "0");
+    return h ? h + ":" + mm : mm;
+  }
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll(".tick[data-since]").forEach(function (el) {
+      if (!el.dataset.since) { el.textContent = ""; return; }
+      var end = el.dataset.until ? Date.parse(el.dataset.until) : now;
+      el.textContent = fmt((end - Date.parse(el.dataset.since)) / 1000);
+    });
+    document.querySelectorAll(".ago[data-since]").forEach(function (el) {
+      if (!el.dataset.since) return;
+      var s = (now - Date.parse(el.dataset.since)) / 1000;
+      el.textContent = s < 60 ? Math.floor(s) + " s ago" : Math.floor(s / 60) + " min ago";
+    });
+  }
+  setInterval(tick, 1000);
+  document.addEventListener("DOMContentLoaded", tick);
+
+  function matchesFilters(card, wall) {
+    var f = wall.dataset;
+    if (f.filterDirection && card.dataset.direction !== f.filterDirection) return false;
+    if (f.filterVnumber && card.dataset.vnumber !== f.filterVnumber) return false;
+    if (f.filterAgent && (" " + card.dataset.agent + " ").indexOf(" " + f.filterAgent + " ") === -1) return false;
+    if (f.filterTag && ("|" + card.dataset.tags + "|").indexOf("|" + f.filterTag + "|") === -1) return false;
+    return true;
+  }
+  function recount() {
+    var wall = document.getElementById("wall-cards");
+    if (!wall) return;
+    var counts = { active: 0, talking: 0, on_hold: 0, ringing: 0 };
+    wall.querySelectorAll(".call-card").forEach(function (card) {
+      if (card.dataset.state === "ended") return;
+      counts.active++;
+      var s = card.dataset.state;
+      if (s === "talking" || s === "consulting") counts.talking++;
+      else if (s === "on_hold") counts.on_hold++;
+      else if (s === "ringing" || s === "queued") counts.ringing++;
+    });
+    Object.keys(counts).forEach(function (k) {
+      var el = document.querySelector('#wall-counts [data-count="' + k + '"]');
+      if (el) el.textContent = counts[k];
+    });
+    var empty = document.getElementById("wall-empty");
+    if (empty) empty.hidden = counts.active > 0;
+  }
+  // Someone typing in a call card (a keypad, a consult number) or with one of its panels
+  // open keeps it: the swap is skipped and the next push brings the card up to date.
+  document.addEventListener("htmx:oobBeforeSwap", function (e) {
+    var target = e.detail && e.detail.target;
+    if (!target || !target.classList || !target.classList.contains("call-card")) return;
+    var busy = target.contains(document.activeElement) && document.activeElement !== document.body;
+    if (busy || target.querySelector("details[open]")) e.detail.shouldSwap = false;
+  });
+  // A pushed card for a call the page does not show yet has no target: place it.
+  document.addEventListener("htmx:oobErrorNoTarget", function (e) {
+    var card = e.detail && e.detail.content;
+    var wall = document.getElementById("wall-cards");
+    if (!card || !wall || !card.classList || !card.classList.contains("call-card")) return;
+    if (card.dataset.state === "ended" || !matchesFilters(card, wall)) return;
+    card.removeAttribute("hx-swap-oob");
+    wall.appendChild(card);
+    htmx.process(card);
+    tick(); recount();
+  });
+  // Cards swapped in place: ended calls leave the wall after a moment; filters still apply.
+  document.addEventListener("htmx:oobAfterSwap", function () {
+    var wall = document.getElementById("wall-cards");
+    if (!wall || wall.classList.contains("single")) { tick(); return; }
+    wall.querySelectorAll(".call-card").forEach(function (card) {
+      if (!matchesFilters(card, wall)) card.remove();
+      else if (card.dataset.state === "ended" && !card.dataset.leaving) {
+        card.dataset.leaving = "1";
+        card.classList.add("leaving");
+        setTimeout(function () { card.remove(); recount(); }, 4000);
+      }
+    });
+    tick(); recount();
+  });
+  document.addEventListener("htmx:afterSwap", function () { tick(); recount(); });
 
   window.Callboard = { toast: toast, setSocketState: setSocketState };
 })();

@@ -75,7 +75,7 @@ def _orm_beside_playwright(monkeypatch) -> None:
 
 
 @pytest.fixture
-def server(transactional_db, settings) -> Iterator[LiveServer]:
+def server(transactional_db, settings, request) -> Iterator[LiveServer]:
     from dashboard import asgi
     from dashboard.sandbox.embedded import get_embedded_sandbox
 
@@ -83,8 +83,10 @@ def server(transactional_db, settings) -> Iterator[LiveServer]:
     settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
     settings.PUBLIC_BASE_URL = f"http://127.0.0.1:{port}"
     settings.SANDBOX_URL = f"http://127.0.0.1:{port}/sandbox"
-    settings.SANDBOX_TIME_SCALE = 0.02  # a one-minute call lasts a second
-    settings.PERIODIC_JOBS = {"campaigns.tasks.reports_sync_tick": 1.0}
+    marker = request.node.get_closest_marker("sandbox_scale")
+    # A one-minute call lasts a second by default; live-call tests slow it down to act on it.
+    settings.SANDBOX_TIME_SCALE = marker.args[0] if marker else 0.02
+    settings.PERIODIC_JOBS = {**settings.PERIODIC_JOBS, "campaigns.tasks.reports_sync_tick": 1.0}
     get_embedded_sandbox.cache_clear()
     asgi._dispatcher._sandbox = None  # a fresh world for every test
     server = LiveServer(port)

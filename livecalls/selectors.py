@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from dashboard.models import AgentProfile, ProviderAccount
+from dashboard.roles import perm
+from livecalls.models import CallSession
+
+
+def can_see_all_calls(user: Any) -> bool:
+    return user.has_perm(perm("view_all_calls"))
+
+
+def can_act_on(user: Any, session: CallSession) -> bool:
+    """Supervisors act on any call; an agent only on calls that are theirs."""
+    if user.has_perm(perm("control_any_call")):
+        return True
+    return user.has_perm(perm("control_own_calls")) and is_own_call(user, session)
+
+
+def is_own_call(user: Any, session: CallSession) -> bool:
+    return session.agent_id == user.pk or session.legs.filter(agent_id=user.pk).exists()
+
+
+def sessions_visible_to(user: Any) -> QuerySet[CallSession]:
+    qs = CallSession.objects.select_related("account", "agent").prefetch_related("legs")
+    if can_see_all_calls(user):
+        return qs
+    if user.has_perm(perm("control_own_calls")):
+        return qs.filter(Q(agent=user) | Q(legs__agent=user)).distinct()
+    return qs.none()
+
+
+def session_for_user(user: Any, pk: int, *, act: bool = False) -> CallSession:
+    """The permission-checked lookup every call view goes through: 404 if unknown, 403
+    if the user may not see it (or, with ``act``, may not act on it)."""
+    session = get_object_or_404(CallSession.objects.select_related("account", "agent"), pk=pk)
+    allowed = can_act_on(user, session) if act else (can_see_all_calls(user) or is_own_call(user, session))
+    if not allowed:
+        raise PermissionDenied
+    return session
+
+
+def agent_for(account: ProviderAccount, employee_ref: str | int | None) -> Any:
+    """The dashboard user behind a provider identity (CallGear employee id, CCAI e-mail)."""
+    if employee_ref in (None, ""):
+        return None
+    profiles = AgentProfile.objects.select_related("user")
+    if account.kind == ProviderAccount.Kind.CALLGEAR:
+        ref = str(employee_ref)
+        profile = profiles.filter(callgear_employee_id=int(ref)).first() if ref.isdigit() else None
+    else:
+        profile = profiles.filter(ccai_agent_email__iexact=str(employee_ref)).first()
+    return profile.user if profile else None

@@ -1,0 +1,113 @@
+"""Reads for the live wall and the call history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from dashboard.models import ProviderAccount
+from livecalls.models import AccountSync, CallSession
+from livecalls.selectors import sessions_visible_to
+
+FILTERS = ("direction", "vnumber", "agent", "tag")
+
+
+def wall_sessions(*, user: Any, filters: dict[str, str] | None = None) -> list[CallSession]:
+    qs: QuerySet[CallSession] = sessions_visible_to(user).filter(ended_at__isnull=True)
+    f = filters or {}
+    if f.get("direction") in ("in", "out"):
+        qs = qs.filter(direction=f["direction"])
+    if f.get("vnumber"):
+        qs = qs.filter(virtual_number=f["vnumber"])
+    if f.get("agent", "").isdigit():
+        qs = qs.filter(Q(agent_id=int(f["agent"])) | Q(legs__agent_id=int(f["agent"]))).distinct()
+    if f.get("tag"):
+        qs = qs.filter(tags__icontains=f["tag"])  # names are few; exact match is checked below
+    sessions = list(qs.order_by("started_at", "pk")[:2000])
+    if f.get("tag"):
+        sessions = [s for s in sessions if f["tag"] in (s.tags or [])]
+    return sessions
+
+
+@dataclass
+class WallCounts:
+    active: int = 0
+    talking: int = 0
+    on_hold: int = 0
+    ringing: int = 0
+
+
+def wall_counts(sessions: list[CallSession]) -> WallCounts:
+    counts = WallCounts(active=len(sessions))
+    for s in sessions:
+        if s.state in (CallSession.State.TALKING, CallSession.State.CONSULTING):
+            counts.talking += 1
+        elif s.state == CallSession.State.ON_HOLD:
+            counts.on_hold += 1
+        elif s.state in (CallSession.State.RINGING, CallSession.State.QUEUED):
+            counts.ringing += 1
+    return counts
+
+
+def filter_choices(*, user: Any) -> dict[str, Any]:
+    from django.contrib.auth import get_user_model
+
+    active = sessions_visible_to(user).filter(ended_at__isnull=True)
+    tags: set[str] = set()
+    for names in active.values_list("tags", flat=True):
+        tags.update(names or [])
+    for account in ProviderAccount.objects.filter(kind=ProviderAccount.Kind.CALLGEAR, enabled=True):
+        tags.update(t.get("name", "") for t in account.reference_data.get("tags", []) if t.get("name"))
+    users = get_user_model().objects.filter(agent_profile__isnull=False).order_by("first_name", "username")
+    vnumbers = sorted({v for v in active.values_list("virtual_number", flat=True) if v})
+    return {"tags": sorted(tags), "agents": list(users), "vnumbers": vnumbers}
+
+
+@dataclass
+class Freshness:
+    account: ProviderAccount
+    last_event_at: Any
+    last_reconcile_at: Any
+    error: str
+
+    @property
+    def stale(self) -> bool:
+        """Nobody should trust a wall whose last reconcile is this old."""
+        limit = max(10.0, 4 * settings.LIVE_RECONCILE_SECONDS)
+        if self.last_reconcile_at is None:
+            return True
+        return (timezone.now() - self.last_reconcile_at).total_seconds() > limit
+
+
+def freshness() -> list[Freshness]:
+    accounts = ProviderAccount.objects.filter(enabled=True).exclude(kind=ProviderAccount.Kind.JAICP).order_by("name")
+    syncs = {s.account_id: s for s in AccountSync.objects.filter(account__in=accounts)}
+    out = []
+    for account in accounts:
+        sync = syncs.get(account.pk)
+        out.append(Freshness(account, sync.last_event_at if sync else None, sync.last_reconcile_at if sync else None,
+                             sync.last_reconcile_error if sync else ""))
+    return out
+
+
+HISTORY_PAGE = 50
+
+
+def call_history(*, user: Any, q: str = "", before: int | None = None) -> tuple[list[CallSession], int | None]:
+    qs = sessions_visible_to(user).filter(ended_at__isnull=False)
+    if q:
+        digits = "".join(c for c in q if c.isdigit())
+        cond = Q(tags__icontains=q) | Q(agent__username__icontains=q) | Q(agent__first_name__icontains=q)
+        if digits:
+            cond |= Q(contact_number__contains=digits) | Q(virtual_number__contains=digits) | Q(provider_session_id=digits)
+        qs = qs.filter(cond)
+    if before is not None:
+        qs = qs.filter(pk__lt=before)
+    rows = list(qs.order_by("-pk")[: HISTORY_PAGE + 1])
+    more = len(rows) > HISTORY_PAGE
+    rows = rows[:HISTORY_PAGE]
+    return rows, (rows[-1].pk if more and rows else None)

@@ -1,0 +1,40 @@
+"""Pushing call state to browsers: one rendered call card per change, to the account's
+group (supervisors) and to the groups of the agents on the call, after commit.
+
+A card rendered for a supervisor has the supervisor's buttons (coach...); an agent's has
+the agent's; each is rendered once per change, not per connection. Every message
+carries the session's event sequence so a page can tell it missed one (and resync).
+"""
+
+from __future__ import annotations
+
+from django.template.loader import render_to_string
+
+from dashboard import groups
+from dashboard.broadcast import perms_context, send_html
+from livecalls.models import CallSession
+
+SUPERVISOR_PERMS = ("view_all_calls", "control_any_call", "coach_calls", "start_calls")
+AGENT_PERMS = ("control_own_calls", "start_calls")
+
+
+def session_card_html(session: CallSession, *codenames: str, oob: bool = True) -> str:
+    context = {"session": session, "legs": list(session.legs.all()), "oob": oob, **perms_context(*codenames)}
+    return render_to_string("livecalls/wall.html#session-card", context)
+
+
+def session_broadcast(*, session: CallSession) -> None:
+    """Send the session's card to everyone who may see it (after the current commit)."""
+    send_html(groups.calls_account_group(session.account_id), session_card_html(session, *SUPERVISOR_PERMS))
+    agent_ids = {session.agent_id, *session.legs.exclude(agent=None).values_list("agent_id", flat=True)} - {None}
+    if agent_ids:
+        html = session_card_html(session, *AGENT_PERMS)
+        for agent_id in agent_ids:
+            send_html(groups.calls_agent_group(agent_id), html)
+
+
+def account_freshness_broadcast(*, account_id: int) -> None:
+    from livecalls.selectors_wall import freshness
+
+    html = render_to_string("livecalls/wall.html#freshness", {"freshness": freshness(), "oob": True})
+    send_html(groups.calls_account_group(account_id), html)

@@ -1,0 +1,95 @@
+"""An agent and a supervisor in two browsers, on the embedded sandbox's live calls."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from dashboard.roles import AGENT, SUPERVISOR
+from tests.conftest import PASSWORD, make_user
+from tests.e2e.conftest import login
+
+pytestmark = [pytest.mark.e2e, pytest.mark.sandbox_scale(0.25)]
+
+
+@pytest.fixture
+def floor(server):
+    """A CallGear sandbox account, an agent who is its first employee, a supervisor, and
+    the sandbox's notifications pointed at this server."""
+    from dashboard.models import AgentProfile, ProviderAccount
+    from dashboard.sandbox.embedded import embedded_webhook_targets, get_embedded_sandbox
+
+    sandbox = get_embedded_sandbox()
+    state = sandbox.twin("callgear").state()
+    staff = [e for e in state["employees"] if e.get("phone_numbers")]
+    account = ProviderAccount.objects.create(
+        kind="callgear", name="Sandbox CallGear", base_url=f"{server.url}/sandbox/callgear", is_sandbox=True,
+        callgear_auth="login", login=state["login"], password=state["password"],
+        reference_data={k: state.get(k, []) for k in ("tags", "media_files", "employees", "coaches", "virtual_numbers")})
+    for provider, targets in embedded_webhook_targets().items():
+        sandbox.notifier.set_targets(provider, targets)
+    agent = make_user("alex", AGENT, first_name="Alex")
+    AgentProfile.objects.create(user=agent, callgear_employee_id=staff[0]["id"],
+                                callgear_phone_numbers=staff[0]["phone_numbers"])
+    make_user("sam", SUPERVISOR, first_name="Sam")
+    # A caller who answers quickly and would talk ten minutes (two and a half at this scale).
+    contact = sandbox.twin("callgear").find_contact(answers=True, min_talk=600, max_ring=6)
+    return {"account": account, "employee": staff[0], "colleague": staff[1], "contact": contact,
+            "vnumber": state["virtual_numbers"][0], "access_key": state["access_key"]}
+
+
+def start_call(server, floor) -> int:
+    """The call arrives the way a provider starts one: through the CallGear API."""
+    body = {"jsonrpc": "2.0", "id": 1, "method": "start.employee_call", "params": {
+        "access_token": floor["access_key"], "first_call": "employee", "virtual_phone_number": floor["vnumber"],
+        "contact": floor["contact"], "employee": {"id": floor["employee"]["id"]}}}
+    answer = httpx.post(f"{server.url}/sandbox/callgear/v4.0", json=body, timeout=10).json()
+    return answer["result"]["data"]["call_session_id"]
+
+
+def test_agent_holds_consults_transfers_and_the_supervisor_sees_it_live(server, browser, floor):
+    agent_ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    boss_ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    agent, boss = agent_ctx.new_page(), boss_ctx.new_page()
+    try:
+        login(agent, server, "alex", PASSWORD)
+        login(boss, server, "sam", PASSWORD)
+        for page in (agent, boss):
+            page.goto(f"{server.url}/calls/")
+            expect(page.locator("#ws-status")).to_have_attribute("data-state", "connected", timeout=10_000)
+
+        start_call(server, floor)
+        boss_card = boss.locator(".call-card").first
+        agent_card = agent.locator(".call-card").first
+        expect(boss_card).to_have_attribute("data-state", "talking", timeout=30_000)
+        expect(agent_card).to_have_attribute("data-state", "talking", timeout=10_000)
+        expect(boss.locator("#wall-counts [data-count=talking]")).to_have_text("1")
+
+        # The agent holds; the supervisor's wall shows it without a reload.
+        agent_card.locator("summary:has-text('Hold')").click()
+        agent_card.locator("button:has-text('Put on hold')").click()
+        expect(boss_card).to_have_attribute("data-state", "on_hold", timeout=15_000)
+        expect(boss_card.locator(".leg.leg-on_hold")).to_have_count(1, timeout=5_000)
+        expect(boss.locator("#wall-counts [data-count=on_hold]")).to_have_text("1")
+
+        # Holding a call that is not in talk: the provider's own invalid_state message.
+        pk = agent_card.get_attribute("id").split("-")[1]
+        agent.evaluate(f"htmx.ajax('POST', '/calls/{pk}/hold/', {{target: '#session-{pk}', swap: 'outerHTML'}})")
+        expect(agent.locator("#toasts")).to_contain_text("invalid_state", timeout=10_000)
+
+        # Consult a colleague, then transfer the caller to them.
+        agent_card = agent.locator(f"#session-{pk}")
+        expect(agent_card).to_have_attribute("data-state", "on_hold", timeout=10_000)
+        agent_card.locator("summary:has-text('Consult')").click()
+        agent_card.locator("select[name=employee_id]").select_option(str(floor["colleague"]["id"]))
+        agent_card.get_by_role("button", name="Call", exact=True).click()
+        expect(boss_card).to_have_attribute("data-state", "consulting", timeout=20_000)
+        agent_card = agent.locator(f"#session-{pk}")
+        expect(agent_card.locator("button:has-text('Transfer')")).to_be_enabled(timeout=10_000)
+        agent_card.locator("button:has-text('Transfer')").click()
+        expect(boss_card).to_have_attribute("data-state", "talking", timeout=20_000)
+        expect(boss_card.locator(".leg-role", has_text=floor["colleague"]["full_name"])).to_have_count(1)
+    finally:
+        agent_ctx.close()
+        boss_ctx.close()
