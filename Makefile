@@ -13,7 +13,7 @@ setup:
 run: setup
 	@$(PY) manage.py migrate --noinput -v 0
 	@$(PY) manage.py demo
-	@$(PY) manage.py serve --port $(PORT)
+	@SANDBOX_DEMO_TRAFFIC=$${SANDBOX_DEMO_TRAFFIC:-true} $(PY) manage.py serve --port $(PORT)
 
 test: setup
 	@CHROMIUM_PATH=$$(scripts/ensure-chromium.sh) && export CHROMIUM_PATH && \

@@ -67,12 +67,16 @@ def demo_create(*, base_url: str | None = None) -> list[DemoUser]:
         name="Sandbox CallGear",
         defaults={"kind": ProviderAccount.Kind.CALLGEAR, "base_url": f"{base}/callgear", "is_sandbox": True,
                   "callgear_auth": ProviderAccount.CallGearAuth.LOGIN,
-                  "login": callgear.get("login", ""), "password": callgear.get("password", "")},
+                  "login": callgear.get("login", ""), "password": callgear.get("password", ""),
+                  "reference_data": {k: callgear.get(k, []) for k in (
+                      "tags", "media_files", "employees", "coaches", "virtual_numbers", "scenarios")}},
     )
     ProviderAccount.objects.update_or_create(
         name="Sandbox CCAI",
         defaults={"kind": ProviderAccount.Kind.CCAI, "base_url": f"{base}/ccai", "is_sandbox": True,
-                  "company_key": ccai.get("company_key", ""), "company_secret": ccai.get("company_secret", "")},
+                  "company_key": ccai.get("company_key", ""), "company_secret": ccai.get("company_secret", ""),
+                  "reference_data": {k: ccai.get(k, []) for k in (
+                      "agents", "menus", "outbound_numbers", "languages")}},
     )
 
     # Each demo agent is a sandbox employee and a sandbox CCAI agent.

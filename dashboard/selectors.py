@@ -15,8 +15,20 @@ def audit_recent(*, limit: int = 50) -> QuerySet[AuditEntry]:
     return AuditEntry.objects.select_related("user", "account")[:limit]
 
 
+def account_health(account: ProviderAccount) -> dict[str, Any]:
+    """Request figures of the last five minutes and, for CallGear, the points left."""
+    from dashboard.providers.accounts import callgear_limits, timings_for
+
+    health: dict[str, Any] = {"requests": timings_for(account).summary(300)}
+    if account.kind == ProviderAccount.Kind.CALLGEAR:
+        health["limits"] = callgear_limits(account)
+    return health
+
+
 def overview_summary() -> dict[str, Any]:
     accounts = list(provider_account_list())
+    for account in accounts:
+        account.health = account_health(account)  # type: ignore[attr-defined]
     return {
         "accounts": accounts,
         "accounts_by_kind": {kind: [a for a in accounts if a.kind == kind] for kind, _ in ProviderAccount.Kind.choices},

@@ -95,6 +95,7 @@ class SandboxApp:
         providers: tuple[str, ...] = ("jaicp", "callgear", "ccai"),
         ticker: bool | None = None,
         tick_interval: float = 0.1,
+        demo_traffic: bool = False,
     ) -> None:
         self.prefix = prefix.rstrip("/")
         self.sim = Simulation(clock=clock, seed=seed, scale=scale)
@@ -113,6 +114,11 @@ class SandboxApp:
             twin.mount(self.router)
             self.twins[name] = twin
         self._mount_control()
+        self.traffic = None
+        if demo_traffic:
+            from .traffic import DemoTraffic
+
+            self.traffic = DemoTraffic(self)
 
     # --- the world --------------------------------------------------------------
 
@@ -125,6 +131,8 @@ class SandboxApp:
 
     async def tick(self) -> None:
         self.sim.run_due()
+        if self.traffic is not None:
+            self.traffic.step()
         await self.notifier.flush()
 
     async def settle(self, seconds: float = 0.0, *, step: float = 1.0) -> None:

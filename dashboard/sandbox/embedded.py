@@ -12,7 +12,8 @@ from dashboard.sandbox.notify import WebhookTarget
 
 @cache
 def get_embedded_sandbox() -> SandboxApp:
-    return SandboxApp(prefix="/sandbox", seed=settings.SANDBOX_SEED, scale=settings.SANDBOX_TIME_SCALE)
+    return SandboxApp(prefix="/sandbox", seed=settings.SANDBOX_SEED, scale=settings.SANDBOX_TIME_SCALE,
+                      demo_traffic=settings.SANDBOX_DEMO_TRAFFIC)
 
 
 def embedded_webhook_targets() -> dict[str, list[WebhookTarget]]:
