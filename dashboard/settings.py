@@ -135,8 +135,10 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 # --- Callboard ---------------------------------------------------------------------
 PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="US")
 
-# The embedded sandbox is mounted under /sandbox in the dashboard's own ASGI app.
-SANDBOX_EMBEDDED = env.bool("SANDBOX_EMBEDDED", default=True)
+# The embedded sandbox is mounted under /sandbox in the dashboard's own ASGI app. It is a
+# simulated provider, open like one (its control endpoints need no login and show its
+# own fake credentials), so a production deployment leaves it out unless asked.
+SANDBOX_EMBEDDED = env.bool("SANDBOX_EMBEDDED", default=DEBUG or LOCAL)
 SANDBOX_SEED = env.int("SANDBOX_SEED", default=1)
 SANDBOX_TIME_SCALE = env.float("SANDBOX_TIME_SCALE", default=0.1)
 # The embedded sandbox keeps calls going to the demo agents (make run turns it on).

@@ -50,7 +50,7 @@ class DemoTraffic:
         self._n += 1
         # Most callers answer and talk a while (the wall has something to show); a few don't.
         if self.rng.random() < 0.8:
-            contact = twin.find_contact(answers=True, min_talk=40, start=self.rng.randrange(0, 5_000_000))
+            contact = twin.find_contact(answers=True, min_talk=300, start=self.rng.randrange(0, 5_000_000))
         else:
             contact = f"7916{self.rng.randrange(10**6, 10**7)}"
         twin.simulate_incoming_call(contact=contact, employee_id=self.rng.choice(staff)["id"])
