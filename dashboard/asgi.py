@@ -3,6 +3,7 @@ embedded provider sandbox), WebSockets to Channels with session auth."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from typing import Any
@@ -82,10 +83,16 @@ class Lifespan:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                from dashboard.broadcast import set_server_loop
+
+                set_server_loop(asyncio.get_running_loop())
                 if settings.SANDBOX_EMBEDDED:
                     await self._start_sandbox()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                from dashboard.broadcast import set_server_loop
+
+                set_server_loop(None)
                 if settings.SANDBOX_EMBEDDED:
                     await self.dispatcher.sandbox.stop()
                 await send({"type": "lifespan.shutdown.complete"})

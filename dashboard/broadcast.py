@@ -3,15 +3,57 @@ commits (a browser must never see state that is then rolled back).
 
 Where a fragment differs by permission (a control bar), the sender renders each variant
 once and every connection picks the one its user may see: no rendering per connection.
+
+Sends from threads (task workers inside the server process, sync views) are handed to
+the server's event loop: the in-memory channel layer's queues belong to that loop and
+are not thread-safe, so a put from another loop may sit unnoticed until something else
+wakes it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Mapping
+from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+_server_loop: asyncio.AbstractEventLoop | None = None
+
+
+def set_server_loop(loop: asyncio.AbstractEventLoop | None) -> None:
+    """Called by the ASGI lifespan: where this process's consumers live."""
+    global _server_loop
+    _server_loop = loop
+
+
+def group_send(group: str, message: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    loop = _server_loop
+    if loop is not None and loop.is_running():
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            loop.create_task(layer.group_send(group, message))
+        else:
+            future = asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop)
+            future.add_done_callback(_log_failure)
+        return
+    async_to_sync(layer.group_send)(group, message)
+
+
+def _log_failure(future: Any) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        logger.warning("push to browsers failed: %r", future.exception())
 
 
 def send_html(group: str, html: str, *, variants: Mapping[str, str] | None = None) -> None:
@@ -19,13 +61,7 @@ def send_html(group: str, html: str, *, variants: Mapping[str, str] | None = Non
     message = {"type": "html.push", "html": html}
     if variants:
         message["variants"] = dict(variants)
-
-    def send() -> None:
-        layer = get_channel_layer()
-        if layer is not None:
-            async_to_sync(layer.group_send)(group, message)
-
-    transaction.on_commit(send)
+    transaction.on_commit(lambda: group_send(group, message))
 
 
 def perms_context(*codenames: str) -> dict[str, dict[str, dict[str, bool]]]:

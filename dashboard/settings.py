@@ -104,7 +104,14 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # One process: the in-memory layer with its expiry sweep throttled and a larger
+    # capacity (dashboard/channel_layers.py; PERFORMANCE-NOTES items 1 and 3).
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "dashboard.channel_layers.FanoutInMemoryChannelLayer",
+            "CONFIG": {"capacity": 1000},
+        }
+    }
 
 TASKS = {
     "default": {
@@ -191,8 +198,8 @@ PORT = env.int("PORT", default=8000)
 IN_PROCESS_WORKERS = env.int("IN_PROCESS_WORKERS", default=1)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so the browser tests' server thread shares the test database.
-    # One per test process, so two runs on one machine never share it.
-    (BASE_DIR / "test-artifacts").mkdir(exist_ok=True)
+    # One per test process, so two runs on one machine never share it (tests/localenv.py
+    # makes the folder).
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-artifacts" / f"test-db-{os.getpid()}.sqlite3")}
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 MEDIA_URL = "media/"  # never served directly: downloads go through permission-checked views

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
@@ -31,7 +32,24 @@ class WorkerThreads:
             )
             for i in range(count)
         ]
-        self.threads = [threading.Thread(target=w.run, name=w.worker_id, daemon=True) for w in self.workers]
+        self.threads = [threading.Thread(target=self._run, args=(w,), name=w.worker_id, daemon=True)
+                        for w in self.workers]
+
+    @staticmethod
+    def _run(worker: Worker) -> None:
+        """Keep the worker alive: an error outside a task (a database locked past its busy
+        timeout while claiming, a dropped connection) would otherwise end the thread
+        silently and leave every later task waiting."""
+        from django.db import close_old_connections, connection
+
+        while worker.running:
+            try:
+                worker.run()
+            except Exception:
+                logger.exception("in-process task worker %s failed; restarting it", worker.worker_id)
+                close_old_connections()
+                connection.close()
+                time.sleep(1.0)
 
     def start(self) -> None:
         for thread in self.threads:

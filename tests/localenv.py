@@ -10,7 +10,9 @@ os.environ.setdefault("SANDBOX_TIME_SCALE", "1")
 # included: a new database next to a stale WAL fails with "disk I/O error".
 from pathlib import Path
 
-for stale in (Path(__file__).resolve().parent.parent / "test-artifacts").glob("test-db-*.sqlite3*"):
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+ARTIFACTS.mkdir(exist_ok=True)
+for stale in ARTIFACTS.glob("test-db-*.sqlite3*"):
     pid = stale.name.split("-")[2].split(".")[0]
     if pid.isdigit() and not Path(f"/proc/{pid}").exists():
         stale.unlink(missing_ok=True)

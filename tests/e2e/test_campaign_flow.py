@@ -58,7 +58,7 @@ def test_admin_uploads_maps_pushes_watches_controls_cancels_and_exports(server, 
     page.click("button:has-text('Import customers.csv')")
 
     # The page follows the import live and shows the summary when it is over.
-    expect(page.locator(".stat.text-ok")).to_have_text("40", timeout=20_000)
+    expect(page.locator(".stat.text-ok")).to_have_text("40", timeout=45_000)
     summary = page.locator("main")
     expect(summary).to_contain_text("Set aside, by reason")
     expect(summary).to_contain_text("The same number appears earlier in this file.")
