@@ -170,13 +170,21 @@ def session_end(session: CallSession, *, at: datetime | None, reason: str = "", 
 
 
 def session_get_or_create(account: ProviderAccount, ref: str) -> tuple[CallSession, bool]:
-    """The session row, created when first heard of, and locked for this transaction."""
+    """The session row, created when first heard of, and locked for this transaction.
+
+    Most events are about a session we already have: lock and read it in one query, and
+    only then fall back to creating it (bench/RESULTS.md, fan-out profile). ``of=self``
+    because PostgreSQL cannot lock the nullable side of the agent join."""
+    locked = (CallSession.objects.select_for_update(of=("self",)).select_related("account", "agent")
+              .filter(account=account, provider_session_id=ref).first())
+    if locked is not None:
+        return locked, False
     try:
         with transaction.atomic():
             session, created = CallSession.objects.get_or_create(account=account, provider_session_id=ref)
     except IntegrityError:  # a concurrent delivery created it first
         session, created = CallSession.objects.get(account=account, provider_session_id=ref), False
-    locked = CallSession.objects.select_for_update().select_related("account").get(pk=session.pk)
+    locked = CallSession.objects.select_for_update(of=("self",)).select_related("account", "agent").get(pk=session.pk)
     return locked, created
 
 
@@ -190,9 +198,12 @@ def leg_get_or_create(session: CallSession, ref: str) -> tuple[Leg, bool]:
 
 
 def account_sync_touch(account: ProviderAccount, **fields: Any) -> None:
+    # One UPDATE in the usual case; the row is created only the first time.
+    if AccountSync.objects.filter(account=account).update(**fields):
+        return
     try:
         with transaction.atomic():
-            AccountSync.objects.update_or_create(account=account, defaults=fields)
+            AccountSync.objects.create(account=account, **fields)
     except IntegrityError:
         AccountSync.objects.filter(account=account).update(**fields)
 

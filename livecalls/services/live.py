@@ -12,23 +12,27 @@ from django.template.loader import render_to_string
 
 from dashboard import groups
 from dashboard.broadcast import perms_context, send_html
-from livecalls.models import CallSession
+from livecalls.models import CallSession, Leg
 
 SUPERVISOR_PERMS = ("view_all_calls", "control_any_call", "coach_calls", "start_calls")
 AGENT_PERMS = ("control_own_calls", "start_calls")
 
 
-def session_card_html(session: CallSession, *codenames: str, oob: bool = True) -> str:
-    context = {"session": session, "legs": list(session.legs.all()), "oob": oob, **perms_context(*codenames)}
+def session_card_html(session: CallSession, *codenames: str, oob: bool = True, legs: list[Leg] | None = None) -> str:
+    legs = list(session.legs.all()) if legs is None else legs
+    context = {"session": session, "legs": legs, "oob": oob, **perms_context(*codenames)}
     return render_to_string("livecalls/wall.html#session-card", context)
 
 
 def session_broadcast(*, session: CallSession) -> None:
-    """Send the session's card to everyone who may see it (after the current commit)."""
-    send_html(groups.calls_account_group(session.account_id), session_card_html(session, *SUPERVISOR_PERMS))
-    agent_ids = {session.agent_id, *session.legs.exclude(agent=None).values_list("agent_id", flat=True)} - {None}
+    """Send the session's card to everyone who may see it (after the current commit).
+    One legs query serves both renders and the agents' groups."""
+    legs = list(session.legs.all())
+    send_html(groups.calls_account_group(session.account_id),
+              session_card_html(session, *SUPERVISOR_PERMS, legs=legs))
+    agent_ids = {session.agent_id, *(leg.agent_id for leg in legs)} - {None}
     if agent_ids:
-        html = session_card_html(session, *AGENT_PERMS)
+        html = session_card_html(session, *AGENT_PERMS, legs=legs)
         for agent_id in agent_ids:
             send_html(groups.calls_agent_group(agent_id), html)
 

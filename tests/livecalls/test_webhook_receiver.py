@@ -7,6 +7,10 @@ from django.test import Client
 
 from livecalls.models import WebhookEvent
 
+# The receiver applies events on its own thread and connection: the rows it reads must be
+# committed, not inside a test's transaction.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 
 def callgear_body(**overrides):
     from dashboard.providers.callgear.notifications import TEMPLATES
@@ -23,7 +27,7 @@ def callgear_body(**overrides):
 
 
 @pytest.fixture
-def callgear_account(db):
+def callgear_account(transactional_db):
     from dashboard.models import ProviderAccount
 
     return ProviderAccount.objects.create(kind="callgear", name="CG", base_url="https://callapi.example.com",
