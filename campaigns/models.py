@@ -197,7 +197,8 @@ class CallJob(models.Model):
         constraints = [models.UniqueConstraint(fields=["campaign", "phone_e164"], name="call_job_phone_once")]
         indexes = [
             models.Index(fields=["campaign", "job_status", "id"]),
-            models.Index(fields=["campaign", "push_batch"]),
+            # push_state: "pending and not in a batch yet" without scanning the campaign
+            models.Index(fields=["campaign", "job_status", "push_batch"]),
             models.Index(fields=["phone_e164", "created_at"]),
             models.Index(fields=["finished_at"]),
         ]

@@ -86,15 +86,20 @@ def _record_sent(batch: PushBatch, job_ids: list[str]) -> int:
             raise ProviderError(f"addPhones answered {len(job_ids)} ids for {len(phones)} phones",
                                 provider="jaicp", code="bad.answer", permanent=True)
         by_phone = dict(zip(phones, job_ids, strict=True))
-        jobs = list(CallJob.objects.filter(push_batch=batch))
+        jobs = list(CallJob.objects.filter(push_batch=batch).values_list("pk", "phone", "job_status"))
         moved: Counter[str] = Counter()
-        for job in jobs:
-            job.provider_job_id = by_phone.get(job.phone, "")
-            if job.job_status == "pending":
+        rows = []
+        for pk, phone, status in jobs:
+            if status == "pending":
                 moved["pending"] -= 1
                 moved["planned"] += 1
-                job.job_status = "planned"
-        CallJob.objects.bulk_update(jobs, ["provider_job_id", "job_status"], batch_size=1000)
+                status = "planned"
+            rows.append((by_phone.get(phone, ""), status, pk))
+        # One prepared UPDATE run per row: bulk_update's CASE expression over a thousand
+        # rows cost ~300 ms a batch (bench/push.py), this ~4 ms.
+        table = CallJob._meta.db_table
+        with transaction.get_connection().cursor() as cursor:
+            cursor.executemany(f"UPDATE {table} SET provider_job_id = %s, job_status = %s WHERE id = %s", rows)
         batch.state = PushBatch.State.SENT
         batch.sent_at = timezone.now()
         batch.error = batch.error_code = ""
