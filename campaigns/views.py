@@ -17,6 +17,7 @@ from campaigns.models import CallJob, Campaign
 from campaigns.services import control, reports
 from campaigns.services.live import campaign_live_context
 from campaigns.tasks import campaign_push_task
+from dashboard.params import int_param
 from dashboard.roles import perm
 from dashboard.services import ActionResult
 
@@ -61,10 +62,6 @@ def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "campaigns/campaign_form.html", {"form": form, "campaign": campaign})
 
 
-def _int_or_none(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
-
-
 @require_GET
 @permission_required(perm("view_campaigns"), raise_exception=True)
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -78,8 +75,8 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context.update(
         filters=filters,
         page=selectors.call_job_page(campaign=campaign, status=status, phone=phone,
-                                     after=_int_or_none(request.GET.get("after")),
-                                     before=_int_or_none(request.GET.get("before")), counts=context["counts"]),
+                                     after=int_param(request.GET.get("after")),
+                                     before=int_param(request.GET.get("before")), counts=context["counts"]),
         query=f"status={status}&phone={phone}",
         number_lists=selectors.number_lists(campaign=campaign),
     )
@@ -144,7 +141,7 @@ def campaign_push(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(perm("control_campaigns"), raise_exception=True)
 def call_jobs_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign.objects.select_related("account"), pk=pk)
-    ids = [int(v) for v in request.POST.getlist("job") if v.isdigit()]
+    ids = [i for i in (int_param(v) for v in request.POST.getlist("job")) if i is not None]
     if not ids:
         result = ActionResult(False, "Select the numbers to cancel first.")
     else:
@@ -349,8 +346,11 @@ def dnc_list(request: HttpRequest) -> HttpResponse:
                                       f"{result.invalid} not valid numbers.")
             return redirect("dnc-list")
         if "remove" in request.POST:
-            DoNotCallEntry.objects.filter(pk=request.POST.get("remove")).delete()
-            messages.success(request, "Removed from the do-not-call list.")
+            pk = int_param(request.POST.get("remove"))
+            if pk is not None and DoNotCallEntry.objects.filter(pk=pk).delete()[0]:
+                messages.success(request, "Removed from the do-not-call list.")
+            else:
+                messages.error(request, "That number is not on the do-not-call list.")
             return redirect("dnc-list")
     query = request.GET.get("q", "")
     entries = DoNotCallEntry.objects.all()

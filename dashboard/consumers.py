@@ -8,6 +8,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.template.loader import render_to_string
 
 from dashboard import groups
+from dashboard.params import int_param
 from dashboard.roles import perm
 
 
@@ -31,9 +32,10 @@ def _watchable_groups(user: Any, query: dict[str, list[str]]) -> list[str] | Non
         else:
             return None
     for raw in query.get("campaign", []):
-        if not raw.isdigit() or not user.has_perm(perm("view_campaigns")):
+        campaign_id = int_param(raw)
+        if campaign_id is None or not user.has_perm(perm("view_campaigns")):
             return None
-        extra.append(groups.campaign_group(int(raw)))
+        extra.append(groups.campaign_group(campaign_id))
     return extra
 
 
@@ -57,7 +59,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         for name in self.joined:
             await self.channel_layer.group_add(name, self.channel_name)
         await self.accept()
-        await self.send(text_data=render_to_string("partials/ws_status.html", {"state": "connected"}))
+        await self.send(text_data=render_to_string("partials/ws_status.html", {"state": "connected", "oob": True}))
 
     async def disconnect(self, code: int) -> None:
         for name in getattr(self, "joined", []):

@@ -39,7 +39,10 @@ def session_for_user(user: Any, pk: int, *, act: bool = False) -> CallSession:
     """The permission-checked lookup every call view goes through: 404 if unknown, 403
     if the user may not see it (or, with ``act``, may not act on it)."""
     session = get_object_or_404(CallSession.objects.select_related("account", "agent"), pk=pk)
-    allowed = can_act_on(user, session) if act else (can_see_all_calls(user) or is_own_call(user, session))
+    if act:
+        allowed = can_act_on(user, session)
+    else:  # an agent's own call, and only while the user is an agent
+        allowed = can_see_all_calls(user) or (user.has_perm(perm("control_own_calls")) and is_own_call(user, session))
     if not allowed:
         raise PermissionDenied
     return session

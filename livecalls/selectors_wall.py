@@ -10,6 +10,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from dashboard.models import ProviderAccount
+from dashboard.params import int_param
 from livecalls.models import AccountSync, CallSession
 from livecalls.selectors import sessions_visible_to
 
@@ -23,8 +24,9 @@ def wall_sessions(*, user: Any, filters: dict[str, str] | None = None) -> list[C
         qs = qs.filter(direction=f["direction"])
     if f.get("vnumber"):
         qs = qs.filter(virtual_number=f["vnumber"])
-    if f.get("agent", "").isdigit():
-        qs = qs.filter(Q(agent_id=int(f["agent"])) | Q(legs__agent_id=int(f["agent"]))).distinct()
+    agent_id = int_param(f.get("agent"))
+    if agent_id is not None:
+        qs = qs.filter(Q(agent_id=agent_id) | Q(legs__agent_id=agent_id)).distinct()
     if f.get("tag"):
         qs = qs.filter(tags__icontains=f["tag"])  # names are few; exact match is checked below
     sessions = list(qs.order_by("started_at", "pk")[:2000])

@@ -12,6 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.models import ProviderAccount
+from dashboard.params import int_param
 from dashboard.roles import perm
 from livecalls import selectors_wall
 from livecalls.selectors import session_for_user
@@ -49,8 +50,7 @@ def history(request: HttpRequest) -> HttpResponse:
     if not _may_see_calls(request.user):
         raise PermissionDenied
     q = request.GET.get("q", "").strip()
-    before = request.GET.get("before")
-    rows, older = selectors_wall.call_history(user=request.user, q=q, before=int(before) if before and before.isdigit() else None)
+    rows, older = selectors_wall.call_history(user=request.user, q=q, before=int_param(request.GET.get("before")))
     return render(request, "livecalls/history.html", {"rows": rows, "older": older, "q": q})
 
 

@@ -18,6 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
 
+from dashboard.params import int_param
 from dashboard.roles import perm
 from dashboard.services import ActionResult
 from livecalls.models import CallSession
@@ -56,8 +57,7 @@ def _answer(request: HtmxHttpRequest, session: CallSession, result: ActionResult
 
 
 def _int_or_none(value: str | None) -> int | None:
-    value = (value or "").strip()
-    return int(value) if value.lstrip("-").isdigit() else None
+    return int_param(value, signed=True)
 
 
 def _refused(text: str) -> ActionResult:

@@ -22,12 +22,11 @@
     if (el && el.dataset.state === "reconnecting") return;  // keep saying we lost it
     setSocketState("connecting");
   });
-  // After a reconnect, pages that show live state reload what they show (they may have
-  // missed pushes while the socket was down). The first open needs no resync.
-  var opened = false;
+  // Whenever the socket opens, pages that show live state reload what they show: pushes
+  // sent while it was down, or between the page's render and its first subscription (a
+  // short import can finish in that gap), would otherwise never arrive.
   document.addEventListener("htmx:wsOpen", function () {
-    if (opened) document.body.dispatchEvent(new CustomEvent("callboard:resync", { bubbles: true }));
-    opened = true;
+    document.body.dispatchEvent(new CustomEvent("callboard:resync", { bubbles: true }));
   });
 
   // Provider errors and other notices raised by HTMX responses (HX-Trigger: {"toast": {...}}).
@@ -57,14 +56,16 @@
   });
   // A page waiting on an import reloads once the pushed fragment says it is over, to show
   // the summary (the fragment itself is the compact one the campaign page uses).
-  document.addEventListener("htmx:oobAfterSwap", function () {
+  function reloadWhenDone() {
     var watcher = document.querySelector("[data-reload-when-done]");
     if (!watcher) return;
     // The swap replaced the element: look it up again rather than trust the event's target.
     var current = document.getElementById(watcher.dataset.reloadWhenDone);
     var pill = current && current.querySelector(".pill");
     if (pill && /nl-(imported|failed)/.test(pill.className)) window.location.reload();
-  });
+  }
+  document.addEventListener("htmx:oobAfterSwap", reloadWhenDone);
+  document.addEventListener("htmx:afterSettle", reloadWhenDone);
 
   // When a campaign's counts are pushed, reload its jobs table too (at most every 3 s,
   // and never while the user has rows selected for cancelling).
