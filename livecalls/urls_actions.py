@@ -7,6 +7,7 @@ from django.urls import path
 from livecalls import views_actions as v
 
 urlpatterns = [
+    path("<int:pk>/controls/", v.call_controls, name="call-controls"),
     path("<int:pk>/hold/", v.call_hold, name="call-hold"),
     path("<int:pk>/unhold/", v.call_unhold, name="call-unhold"),
     path("<int:pk>/consult/", v.call_consult, name="call-consult"),

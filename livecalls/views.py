@@ -8,6 +8,8 @@ from django.core.exceptions import PermissionDenied
 from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
@@ -30,19 +32,37 @@ def wall(request: HttpRequest) -> HttpResponse:
     if not _may_see_calls(request.user):
         raise PermissionDenied
     filters = {k: request.GET.get(k, "") for k in selectors_wall.FILTERS}
-    sessions = selectors_wall.wall_sessions(user=request.user, filters=filters)
+    compact = request.user.has_perm(perm("view_all_calls"))
+    after = int_param(request.GET.get("after"))
+    if after is not None and request.htmx:  # a later window, fetched by the page itself
+        window = selectors_wall.wall_sessions(user=request.user, filters=filters, after=after,
+                                              limit=selectors_wall.WALL_CHUNK)
+        return render(request, "livecalls/wall.html#wall-window",
+                      {"sessions": window.sessions, "more_url": _more_url(filters, window.after),
+                       "oob": False, "compact": compact, "chunk": True})
+    # Without JavaScript the "more" link pages through the wall instead.
+    window = selectors_wall.wall_sessions(user=request.user, filters=filters, after=after)
     context = {
-        "sessions": sessions,
-        "counts": selectors_wall.wall_counts(sessions),
+        "sessions": window.sessions,
+        "more_url": _more_url(filters, window.after),
+        "counts": selectors_wall.wall_counts(user=request.user, filters=filters),
         "filters": filters,
         "choices": selectors_wall.filter_choices(user=request.user),
         "freshness": selectors_wall.freshness() if request.user.has_perm(perm("view_all_calls")) else [],
         "oob": False,
+        # Supervisors' cards carry a Controls button, not the panel: see _actions.html#controls.
+        "compact": compact,
     }
     template = "livecalls/wall.html"
     if request.htmx and request.htmx.target == "wall-cards":
         template += "#wall-cards"  # the resync after a reconnect
     return render(request, template, context)
+
+
+def _more_url(filters: dict[str, str], after: int | None) -> str:
+    if after is None:
+        return ""
+    return f"{reverse('wall')}?{urlencode({**filters, 'after': after})}"
 
 
 @require_GET

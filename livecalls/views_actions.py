@@ -47,7 +47,8 @@ def _answer(request: HtmxHttpRequest, session: CallSession, result: ActionResult
     if request.htmx:
         # Fresh from the database: the service may have changed the row (tags, flags).
         session = CallSession.objects.select_related("account", "agent").get(pk=session.pk)
-        response = HttpResponse(session_card_html(session, *_codenames(request.user), oob=False))
+        response = HttpResponse(session_card_html(session, *_codenames(request.user), oob=False,
+                                                  controls_open=request.POST.get("panel") == "open"))
         response["HX-Trigger"] = json.dumps(
             {"toast": {"level": "success" if result.ok else "error", "text": result.summary}}
         )
@@ -132,6 +133,14 @@ def call_dtmf(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     else:
         result = actions.call_send_dtmf(session=session, user=request.user, digits=digits)
     return _answer(request, session, result)
+
+
+@require_GET
+def call_controls(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """A wall card's control panel, loaded when its Controls button opens."""
+    session = session_for_user(request.user, pk)
+    return render(request, "livecalls/_actions.html",
+                  {"session": session, "legs": list(session.legs.all()), "next_url": "/calls/"})
 
 
 @require_GET

@@ -18,9 +18,13 @@ SUPERVISOR_PERMS = ("view_all_calls", "control_any_call", "coach_calls", "start_
 AGENT_PERMS = ("control_own_calls", "start_calls")
 
 
-def session_card_html(session: CallSession, *codenames: str, oob: bool = True, legs: list[Leg] | None = None) -> str:
+def session_card_html(session: CallSession, *codenames: str, oob: bool = True, legs: list[Leg] | None = None,
+                      compact: bool = False, controls_open: bool = False) -> str:
+    """``compact``: the supervisors' wall card, whose control panel loads when opened
+    (``controls_open`` renders it opened and filled, for the answer to an action sent from it)."""
     legs = list(session.legs.all()) if legs is None else legs
-    context = {"session": session, "legs": legs, "oob": oob, **perms_context(*codenames)}
+    context = {"session": session, "legs": legs, "oob": oob, "compact": compact or controls_open,
+               "controls_open": controls_open, **perms_context(*codenames)}
     return render_to_string("livecalls/wall.html#session-card", context)
 
 
@@ -29,7 +33,7 @@ def session_broadcast(*, session: CallSession) -> None:
     One legs query serves both renders and the agents' groups."""
     legs = list(session.legs.all())
     send_html(groups.calls_account_group(session.account_id),
-              session_card_html(session, *SUPERVISOR_PERMS, legs=legs))
+              session_card_html(session, *SUPERVISOR_PERMS, legs=legs, compact=True))
     agent_ids = {session.agent_id, *(leg.agent_id for leg in legs)} - {None}
     if agent_ids:
         html = session_card_html(session, *AGENT_PERMS, legs=legs)

@@ -115,7 +115,9 @@
   }
   function recount() {
     var wall = document.getElementById("wall-cards");
-    if (!wall) return;
+    // While later windows are still arriving the page holds only part of the wall: the
+    // server's counts stand until it is whole.
+    if (!wall || document.getElementById("wall-more")) return;
     var counts = { active: 0, talking: 0, on_hold: 0, ringing: 0 };
     wall.querySelectorAll(".call-card").forEach(function (card) {
       if (card.dataset.state === "ended") return;
@@ -132,14 +134,36 @@
     var empty = document.getElementById("wall-empty");
     if (empty) empty.hidden = counts.active > 0;
   }
-  // Someone typing in a call card (a keypad, a consult number) or with one of its panels
+  // Someone typing in a call card (a keypad, a consult number) or with one of its menus
   // open keeps it: the swap is skipped and the next push brings the card up to date.
+  // An open Controls panel alone does not: the card is swapped and the panel reopened
+  // (and reloaded, so its buttons follow the new state).
+  var reopenControls = [];
   document.addEventListener("htmx:oobBeforeSwap", function (e) {
     var target = e.detail && e.detail.target;
     if (!target || !target.classList || !target.classList.contains("call-card")) return;
-    var busy = target.contains(document.activeElement) && document.activeElement !== document.body;
-    if (busy || target.querySelector("details[open]")) e.detail.shouldSwap = false;
+    var active = document.activeElement;
+    var typing = active && target.contains(active) && /^(INPUT|SELECT|TEXTAREA)$/.test(active.tagName);
+    if (typing || target.querySelector("details[open]:not(.ca-controls)")) { e.detail.shouldSwap = false; return; }
+    var controls = target.querySelector("details.ca-controls[open]");
+    if (controls) reopenControls.push(controls.id);
   });
+  function reopenPendingControls() {
+    var ids = reopenControls; reopenControls = [];
+    ids.forEach(function (id) {
+      var details = document.getElementById(id);
+      if (details) details.open = true;  // the toggle below loads it
+    });
+  }
+  // A Controls panel loads when it opens ("toggle" does not bubble: listen in capture).
+  document.addEventListener("toggle", function (e) {
+    var details = e.target;
+    if (!details.classList || !details.classList.contains("ca-controls") || !details.open) return;
+    var body = details.querySelector(":scope > .ca-controls-body");
+    if (!body || body.dataset.loading) return;
+    body.dataset.loading = "1";
+    htmx.ajax("GET", body.dataset.src, { source: body, target: body, swap: "outerHTML" });
+  }, true);
   // A pushed card for a call the page does not show yet has no target: place it.
   document.addEventListener("htmx:oobErrorNoTarget", function (e) {
     var card = e.detail && e.detail.content;
@@ -153,6 +177,7 @@
   });
   // Cards swapped in place: ended calls leave the wall after a moment; filters still apply.
   document.addEventListener("htmx:oobAfterSwap", function () {
+    reopenPendingControls();
     var wall = document.getElementById("wall-cards");
     if (!wall || wall.classList.contains("single")) { tick(); return; }
     wall.querySelectorAll(".call-card").forEach(function (card) {
@@ -165,7 +190,19 @@
     });
     tick(); recount();
   });
-  document.addEventListener("htmx:afterSwap", function () { tick(); recount(); });
+  // A card pushed before its window arrived is in the page twice: keep the newer.
+  function dedupeCards() {
+    var wall = document.getElementById("wall-cards");
+    if (!wall) return;
+    var seen = {};
+    wall.querySelectorAll(".call-card").forEach(function (card) {
+      var kept = seen[card.id];
+      if (!kept) { seen[card.id] = card; return; }
+      if (Number(card.dataset.seq) > Number(kept.dataset.seq)) { kept.remove(); seen[card.id] = card; }
+      else card.remove();
+    });
+  }
+  document.addEventListener("htmx:afterSwap", function () { dedupeCards(); tick(); recount(); });
 
   window.Callboard = { toast: toast, setSocketState: setSocketState };
 })();

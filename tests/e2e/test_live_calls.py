@@ -73,6 +73,10 @@ def test_agent_holds_consults_transfers_and_the_supervisor_sees_it_live(server, 
         expect(boss_card.locator(".leg.leg-on_hold")).to_have_count(1, timeout=5_000)
         expect(boss.locator("#wall-counts [data-count=on_hold]")).to_have_text("1")
 
+        # The supervisor opens the card's controls: loaded on demand, for the state it is in.
+        boss_card.locator("summary:has-text('Controls')").click()
+        expect(boss_card.locator("button:has-text('Resume')")).to_be_visible(timeout=10_000)
+
         # Holding a call that is not in talk: the provider's own invalid_state message.
         pk = agent_card.get_attribute("id").split("-")[1]
         agent.evaluate(f"htmx.ajax('POST', '/calls/{pk}/hold/', {{target: '#session-{pk}', swap: 'outerHTML'}})")
@@ -85,6 +89,9 @@ def test_agent_holds_consults_transfers_and_the_supervisor_sees_it_live(server, 
         agent_card.locator("select[name=employee_id]").select_option(str(floor["colleague"]["id"]))
         agent_card.get_by_role("button", name="Call", exact=True).click()
         expect(boss_card).to_have_attribute("data-state", "consulting", timeout=20_000)
+        # The pushed card replaced the supervisor's; the open panel came back with it, updated.
+        expect(boss_card.locator("details.ca-controls")).to_have_attribute("open", "")
+        expect(boss_card.locator("button:has-text('Back to caller')")).to_be_visible(timeout=10_000)
         agent_card = agent.locator(f"#session-{pk}")
         expect(agent_card.locator("button:has-text('Transfer')")).to_be_enabled(timeout=10_000)
         agent_card.locator("button:has-text('Transfer')").click()

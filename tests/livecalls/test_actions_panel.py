@@ -156,6 +156,56 @@ def test_the_wall_card_includes_the_panel(sandbox_accounts):
     assert f'id="session-{session.pk}"' in html and 'class="call-actions"' in html and "Add coach" in html
 
 
+# --- the supervisors' wall: a Controls button per card, the panel on demand ----------------------
+
+
+def test_supervisors_wall_cards_carry_a_controls_button_and_agents_the_panel(sandbox, call, agent_client,
+                                                                          supervisor_client):
+    wall = supervisor_client.get("/calls/").content.decode()
+    assert f'id="controls-{call.pk}"' in wall and f'data-src="/calls/{call.pk}/controls/"' in wall
+    assert f'id="actions-{call.pk}"' not in wall and "Put on hold" not in wall
+    mine = agent_client.get("/calls/").content.decode()
+    assert f'id="actions-{call.pk}"' in mine and "Put on hold" in mine and f'id="controls-{call.pk}"' not in mine
+
+
+def test_the_controls_panel_loads_with_its_forms_for_whoever_may_see_the_call(sandbox, call, supervisor_client,
+                                                                             agent_client, other_agent):
+    from tests.conftest import client_for
+
+    response = supervisor_client.get(f"/calls/{call.pk}/controls/")
+    html = response.content.decode()
+    assert response.status_code == 200 and f'id="actions-{call.pk}"' in html
+    assert f'hx-post="/calls/{call.pk}/hold/"' in html and "Add coach" in html
+    assert 'name="csrfmiddlewaretoken"' in html and 'name="next" value="/calls/"' in html
+    assert "Add coach" not in agent_client.get(f"/calls/{call.pk}/controls/").content.decode()
+    assert client_for(other_agent).get(f"/calls/{call.pk}/controls/").status_code == 403
+    assert supervisor_client.post(f"/calls/{call.pk}/controls/").status_code == 405
+
+
+def test_an_action_sent_from_the_controls_panel_answers_with_the_panel_open(sandbox, call, supervisor_client):
+    response = post(supervisor_client, call, "hold", {"media_file_id": "2034", "panel": "open"})
+    assert toast(response)["level"] == "success"
+    html = response.content.decode()
+    assert f'id="controls-{call.pk}"' in html and "open>" in html.split(f'id="controls-{call.pk}"')[1][:80]
+    assert f'id="actions-{call.pk}"' in html and "ca-controls-body" not in html
+    # Sent from the agent's own panel (no panel=open): the full card, no Controls button.
+    plain = post(supervisor_client, call, "record", {"action": "on"}).content.decode()
+    assert f'id="controls-{call.pk}"' not in plain and f'id="actions-{call.pk}"' in plain
+
+
+def test_pushed_cards_are_compact_for_supervisors_and_full_for_the_agent(sandbox_accounts, agent, monkeypatch):
+    from livecalls.services import live
+
+    sent: dict[str, str] = {}
+    monkeypatch.setattr(live, "send_html", lambda group, html: sent.__setitem__(group, html))
+    session, _ = make_session(sandbox_accounts["callgear"], "talking", agent=agent)
+    live.session_broadcast(session=session)
+    supervisors = next(html for group, html in sent.items() if "agent" not in group)
+    mine = next(html for group, html in sent.items() if "agent" in group)
+    assert f'id="controls-{session.pk}"' in supervisors and 'class="call-actions"' not in supervisors
+    assert 'class="call-actions"' in mine and "ca-controls" not in mine
+
+
 # --- only success changes and pushes ------------------------------------------------------------
 
 

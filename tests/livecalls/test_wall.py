@@ -116,3 +116,49 @@ def test_an_agent_cannot_listen_to_someone_elses_campaign_or_calls_without_permi
         return connected, code
 
     assert asyncio.run(run()) == (False, 4403)
+
+
+def test_the_wall_arrives_in_windows_with_counts_over_all_of_it(supervisor_client, agent_client, calls,
+                                                                 sandbox_accounts, agent, monkeypatch):
+    import re
+    from datetime import timedelta
+
+    from livecalls import selectors_wall
+
+    monkeypatch.setattr(selectors_wall, "WALL_FIRST", 2)
+    monkeypatch.setattr(selectors_wall, "WALL_CHUNK", 2)
+    start = timezone.now() - timedelta(minutes=5)
+    for i in range(3):  # older calls come first on the wall
+        CallSession.objects.create(account=sandbox_accounts["callgear"], provider_session_id=f"20{i}",
+                                   state="talking", started_at=start + timedelta(seconds=i), agent=agent)
+
+    def cards(html):
+        return re.findall(r'<article id="session-(\d+)"', html)
+
+    page = supervisor_client.get("/calls/").content.decode()
+    assert 'data-count="active">6<' in page  # three fixtures still active + three older calls
+    first = cards(page)
+    assert len(first) == 2 and 'id="wall-more"' in page
+    seen, url = list(first), re.search(r'hx-get="([^"]*after=\d+[^"]*)"', page).group(1).replace("&amp;", "&")
+    while url:
+        chunk = supervisor_client.get(url, headers={"HX-Request": "true"}).content.decode()
+        assert "<html" not in chunk and "wall-empty" not in chunk
+        seen += cards(chunk)
+        more = re.search(r'hx-get="([^"]*after=\d+[^"]*)"', chunk)
+        url = more.group(1).replace("&amp;", "&") if more else ""
+    active = CallSession.objects.filter(ended_at__isnull=True).order_by("started_at", "pk")
+    assert seen == [str(pk) for pk in active.values_list("pk", flat=True)]  # each once, oldest first
+    # The windows keep the filters, and an agent's windows hold only their calls.
+    page = supervisor_client.get("/calls/?direction=out").content.decode()
+    assert cards(page) == [str(calls["theirs"].pk)] and 'id="wall-more"' not in page
+    page = agent_client.get("/calls/").content.decode()
+    mine = cards(page)
+    more = re.search(r'hx-get="([^"]*after=\d+[^"]*)"', page)
+    while more:
+        chunk = agent_client.get(more.group(1).replace("&amp;", "&"), headers={"HX-Request": "true"}).content.decode()
+        mine += cards(chunk)
+        more = re.search(r'hx-get="([^"]*after=\d+[^"]*)"', chunk)
+    assert str(calls["theirs"].pk) not in mine and len(mine) == 4
+    # Without JavaScript the link pages through the wall as whole pages.
+    plain = supervisor_client.get(f"/calls/?after={first[-1]}").content.decode()
+    assert "<html" in plain and cards(plain)[0] not in first
