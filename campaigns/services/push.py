@@ -41,35 +41,41 @@ class PushOutcome:
     stopped: str = ""  # why we stopped before the end, if we did
 
 
-def call_job_item(job: CallJob, default_policy: dict[str, Any]) -> dict[str, Any]:
+def call_job_item(*, phone: str, gmt_zone: str, payload: Any, policy: dict[str, Any] | None,
+                  defaults: dict[str, Any]) -> dict[str, Any]:
     """One addPhones item: the campaign defaults, then the number's own policy."""
-    item: dict[str, Any] = {k: v for k, v in default_policy.items() if v not in (None, "", [], {})}
-    item.update({k: v for k, v in (job.policy or {}).items() if v not in (None, "")})
-    item["phone"] = job.phone
-    if job.gmt_zone:
-        item["gmtZone"] = job.gmt_zone
-    if job.payload:
-        item["payload"] = job.payload
+    item: dict[str, Any] = dict(defaults)
+    if policy:
+        item.update({k: v for k, v in policy.items() if v not in (None, "")})
+    item["phone"] = phone
+    if gmt_zone:
+        item["gmtZone"] = gmt_zone
+    if payload:
+        item["payload"] = payload
     return item
 
 
 def push_batch_form(*, campaign: Campaign, size: int) -> PushBatch | None:
     """Choose up to ``size`` unbatched pending jobs and freeze them into a batch."""
+    defaults = {k: v for k, v in (campaign.default_policy or {}).items() if v not in (None, "", [], {})}
     with transaction.atomic():
         jobs = CallJob.objects.filter(campaign=campaign, push_batch__isnull=True, job_status="pending").order_by("pk")
         if transaction.get_connection().features.has_select_for_update_skip_locked:
             jobs = jobs.select_for_update(skip_locked=True)
-        chosen = list(jobs[:size])
+        # Plain values, not model instances: building 1,000 CallJobs was ~70% of this step.
+        chosen = list(jobs.values_list("pk", "phone", "gmt_zone", "payload", "policy")[:size])
         if not chosen:
             return None
         batch = PushBatch.objects.create(
             campaign=campaign,
             idempotence_key=uuid.uuid4().hex,
             size=len(chosen),
-            request_body=[call_job_item(job, campaign.default_policy) for job in chosen],
+            request_body=[call_job_item(phone=phone, gmt_zone=zone, payload=payload, policy=policy, defaults=defaults)
+                          for _, phone, zone, payload, policy in chosen],
         )
         # Only jobs still unbatched join; a concurrent pusher may have taken some.
-        taken = CallJob.objects.filter(pk__in=[j.pk for j in chosen], push_batch__isnull=True).update(push_batch=batch)
+        taken = CallJob.objects.filter(pk__in=[row[0] for row in chosen], push_batch__isnull=True).update(
+            push_batch=batch)
         if taken != len(chosen):
             raise RuntimeError("call jobs were batched concurrently; retry")  # rolls back the batch
     return batch
