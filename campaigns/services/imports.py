@@ -7,6 +7,7 @@ taken oldest first), so two files never mix their duplicates checks.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import Counter
@@ -125,6 +126,44 @@ def _lookup_dnc(numbers: list[str]) -> set[str]:
     return set(DoNotCallEntry.objects.filter(phone_e164__in=numbers).values_list("phone_e164", flat=True))
 
 
+_INSERT_COLUMNS = ("campaign_id", "number_list_id", "row_number", "phone", "phone_e164", "gmt_zone", "payload",
+                   "policy", "provider_job_id", "push_error", "job_status", "attempts_count", "tag_name", "created_at")
+_PG_ROWS_PER_STATEMENT = 2000  # 14 parameters a row, under PostgreSQL's 65,535
+
+
+def call_jobs_insert(*, campaign_id: int, number_list_id: int, accepted: Sequence[AcceptedNumber]) -> int:
+    """Store accepted numbers as pending call jobs; a phone the campaign already has is
+    skipped (the unique constraint, for a concurrent writer: the import itself checks
+    first). Returns how many were stored.
+
+    One prepared INSERT run over the rows instead of ``bulk_create``: building and
+    compiling the model instances was two thirds of an import (bench/ingest.py)."""
+    connection = transaction.get_connection()
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    dumps = json.dumps
+    rows = [(campaign_id, number_list_id, a.row, a.phone, a.e164, a.gmt_zone or "", dumps(a.payload or {}),
+             dumps(a.policy or {}), "", "", "pending", 0, "", now) for a in accepted]
+    if not rows:
+        return 0
+    table = connection.ops.quote_name(CallJob._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(c) for c in _INSERT_COLUMNS)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One multi-row statement per chunk: rowcount is exact, and the JSON goes in as jsonb.
+            one = "(%s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s, %s, %s, %s, %s)"
+            stored = 0
+            for start in range(0, len(rows), _PG_ROWS_PER_STATEMENT):
+                chunk = rows[start:start + _PG_ROWS_PER_STATEMENT]
+                cursor.execute(f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * len(chunk))} "
+                               "ON CONFLICT DO NOTHING", [v for row in chunk for v in row])
+                stored += cursor.rowcount
+            return stored
+        marks = ", ".join(["%s"] * len(_INSERT_COLUMNS))
+        # SQLite sums executemany's modifications into rowcount; ignored conflicts add 0.
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING", rows)
+        return cursor.rowcount
+
+
 def number_list_import_run(*, number_list: NumberList,
                            on_progress: Callable[[NumberList], None] | None = None) -> ImportSummary:
     """Import a claimed list: accepted numbers become pending call jobs, the rest goes to
@@ -144,12 +183,9 @@ def number_list_import_run(*, number_list: NumberList,
             on_progress(number_list)
 
     def sink(batch: Sequence[AcceptedNumber]) -> None:
-        jobs = [CallJob(campaign_id=campaign_id, number_list_id=number_list.pk, row_number=a.row, phone=a.phone,
-                        phone_e164=a.e164, gmt_zone=a.gmt_zone or "", payload=a.payload, policy=a.policy)
-                for a in batch]
         with transaction.atomic():
-            created = CallJob.objects.bulk_create(jobs, batch_size=1000, ignore_conflicts=True)
-            status_counts_apply(campaign_id=campaign_id, delta=Counter({"pending": len(created)}))
+            created = call_jobs_insert(campaign_id=campaign_id, number_list_id=number_list.pk, accepted=batch)
+            status_counts_apply(campaign_id=campaign_id, delta=Counter({"pending": created}))
 
     try:
         with number_list.file.open("rb") as fh:
