@@ -34,7 +34,7 @@ def dnc_import(*, upload: UploadedFile, region: str = "", user: Any = None, reas
     batch: set[str] = set()
 
     def flush() -> None:
-        known = set(DoNotCallEntry.objects.filter(phone_e164__in=batch).values_list("phone_e164", flat=True))
+        known = set(DoNotCallEntry.objects.filter(phone_e164__in=batch).order_by().values_list("phone_e164", flat=True))
         DoNotCallEntry.objects.bulk_create(
             [DoNotCallEntry(phone_e164=p, reason=reason, added_by=user) for p in batch - known], ignore_conflicts=True)
         result.added += len(batch - known)
