@@ -117,49 +117,6 @@ def run_real(path, *, user, workers: int | None, profile: bool) -> dict:
     }
 
 
-def run_raw_sink(path, *, workers: int | None) -> dict:
-    """What-if (bench only): the same pipeline and lookups as number_list_import_run, but
-    the sink writes with one executemany per batch instead of CallJob(...) objects and
-    bulk_create. Shows how much of the import is the ORM's per-object work."""
-    import json as _json
-    from collections import Counter
-
-    from django.db import connection, transaction
-    from django.utils import timezone
-
-    from campaigns.importing.mapping import guess_mapping
-    from campaigns.importing.pipeline import import_numbers
-    from campaigns.importing.reader import TableReader
-    from campaigns.models import CallJob
-    from campaigns.services import imports
-    from campaigns.services.counts import status_counts_apply
-
-    campaign = _campaign("Bench raw sink", "bench-raw-sink")
-    table = CallJob._meta.db_table
-    columns = ("campaign_id", "number_list_id", "row_number", "phone", "phone_e164", "gmt_zone", "payload", "policy",
-               "provider_job_id", "push_error", "job_status", "attempts_count", "tag_name", "created_at")
-    statement = (f'INSERT OR IGNORE INTO "{table}" ({", ".join(columns)}) '
-                 f'VALUES ({", ".join(["%s"] * len(columns))})')
-    dumps = _json.dumps
-
-    def sink(batch) -> None:
-        now = timezone.now()
-        rows = [(campaign.pk, None, a.row, a.phone, a.e164, a.gmt_zone or "", dumps(a.payload), dumps(a.policy),
-                 "", "", "pending", 0, "", now) for a in batch]
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.executemany(statement, rows)
-            status_counts_apply(campaign_id=campaign.pk, delta=Counter({"pending": len(rows)}))
-
-    started = time.perf_counter()
-    with path.open("rb") as fh:
-        summary = import_numbers(fh, mapping=guess_mapping(TableReader(path).columns), default_region="RU", sink=sink, existing_phones=imports._lookup_existing(campaign.pk),
-            dnc=imports._lookup_dnc, workers=workers)
-    seconds = time.perf_counter() - started
-    stored = CallJob.objects.filter(campaign=campaign).count()
-    return {"rows": summary.total_rows, "stored_jobs": stored, "seconds": round(seconds, 2),
-            "rows_per_s": round(summary.total_rows / seconds)}
-
-
 def run_baseline(path, *, rows: int) -> dict:
     """Per-row parse/validate/format and one INSERT per accepted row (autocommit)."""
     import csv
@@ -205,8 +162,6 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None, help="phone-check processes (default: the pipeline's choice)")
     parser.add_argument("--tracemalloc", action="store_true", help="also trace Python allocations (slows the run ~2x)")
     parser.add_argument("--profile", action="store_true", help="profile number_list_import_run into bench/out/")
-    parser.add_argument("--raw-sink", action="store_true",
-                        help="also run the what-if: same pipeline, executemany sink instead of bulk_create")
     parser.add_argument("--keep-csv", action="store_true", help="reuse bench/out/ingest-<rows>.csv if present")
     args = parser.parse_args()
 
@@ -242,11 +197,6 @@ def main() -> None:
                            "self_before_import": round(rss_before["self"], 1)}
     print("real path:", json.dumps(real, ensure_ascii=False), flush=True)
 
-    raw = None
-    if args.raw_sink:
-        raw = run_raw_sink(path, workers=args.workers)
-        print("what-if raw executemany sink:", json.dumps(raw), flush=True)
-
     baseline = run_baseline(path, rows=min(args.baseline_rows, args.rows))
     print("baseline:", json.dumps(baseline), flush=True)
 
@@ -265,7 +215,6 @@ def main() -> None:
         "peak_rss_mb_worker": real["peak_rss_mb"]["workers"],
         "baseline_rows_per_s": baseline["rows_per_s"],
         "ratio_vs_baseline": round(ratio, 1),
-        "whatif_raw_sink_rows_per_s": raw["rows_per_s"] if raw else None,
         "targets": {
             f"seconds <= {TARGET_SECONDS} (for 1,000,000 rows)": common.verdict(
                 real["seconds_total"] * 1_000_000 / max(args.rows, 1), TARGET_SECONDS),

@@ -100,3 +100,29 @@ def test_agent_holds_consults_transfers_and_the_supervisor_sees_it_live(server, 
     finally:
         agent_ctx.close()
         boss_ctx.close()
+
+
+def test_a_big_wall_fills_in_windows_after_the_first_paint(server, page, monkeypatch):
+    """The page brings the first window; the rest arrive one window after another, each
+    card once, and the tiles count every call from the start."""
+    from django.utils import timezone
+
+    from dashboard.models import ProviderAccount
+    from livecalls import selectors_wall
+    from livecalls.models import CallSession
+
+    monkeypatch.setattr(selectors_wall, "WALL_FIRST", 3)
+    monkeypatch.setattr(selectors_wall, "WALL_CHUNK", 4)
+    account = ProviderAccount.objects.create(kind="callgear", name="Floor", base_url=f"{server.url}/sandbox/callgear",
+                                             is_sandbox=True)
+    now = timezone.now()
+    for i in range(12):
+        CallSession.objects.create(account=account, provider_session_id=str(7000 + i), state="talking",
+                                   contact_number=f"7916555{i:04d}", started_at=now)
+    make_user("sam", SUPERVISOR, first_name="Sam")
+    login(page, server, "sam", PASSWORD)
+    page.goto(f"{server.url}/calls/")
+    expect(page.locator("#wall-counts [data-count=active]")).to_have_text("12")
+    expect(page.locator("#wall-cards .call-card")).to_have_count(12, timeout=10_000)
+    expect(page.locator("#wall-more")).to_have_count(0)
+    expect(page.locator("#wall-counts [data-count=talking]")).to_have_text("12")
