@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from dashboard.models import ProviderAccount
@@ -52,12 +52,15 @@ def wall_sessions(*, user: Any, filters: dict[str, str] | None = None, after: in
     limit = limit or WALL_FIRST
     qs = _wall_queryset(user, f)
     if after is not None:
-        anchor = CallSession.objects.filter(pk=after).values_list("started_at", flat=True).first()
-        if anchor is None:
+        anchor = list(CallSession.objects.filter(pk=after).values_list("started_at", flat=True))
+        if not anchor:  # sessions are not deleted; if one was, go on by pk
             qs = qs.filter(pk__gt=after)
+        elif anchor[0] is None:  # calls without a start time come first, by pk
+            qs = qs.filter(Q(started_at__isnull=True, pk__gt=after) | Q(started_at__isnull=False))
         else:
-            qs = qs.filter(Q(started_at__gt=anchor) | Q(started_at=anchor, pk__gt=after))
-    rows = list(qs.order_by("started_at", "pk")[: limit + 1])
+            qs = qs.filter(Q(started_at__gt=anchor[0]) | Q(started_at=anchor[0], pk__gt=after))
+    # NULLs first on every database (SQLite and PostgreSQL disagree by default).
+    rows = list(qs.order_by(F("started_at").asc(nulls_first=True), "pk")[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
     cursor = rows[-1].pk if more and rows else None
@@ -78,7 +81,8 @@ def wall_counts(*, user: Any, filters: dict[str, str] | None = None) -> WallCoun
     """The tiles over every call the filter matches, not just the first window."""
     f = filters or {}
     counts = WallCounts()
-    for state, tags in _wall_queryset(user, f).prefetch_related(None).values_list("state", "tags"):
+    # "pk" in the values: the agent filter's DISTINCT must not merge two calls alike.
+    for _, state, tags in _wall_queryset(user, f).prefetch_related(None).values_list("pk", "state", "tags"):
         if f.get("tag") and f["tag"] not in (tags or []):
             continue
         counts.active += 1

@@ -138,7 +138,7 @@ def call_dtmf(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def call_controls(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """A wall card's control panel, loaded when its Controls button opens."""
-    session = session_for_user(request.user, pk)
+    session = session_for_user(request.user, pk, act=True)
     return render(request, "livecalls/_actions.html",
                   {"session": session, "legs": list(session.legs.all()), "next_url": "/calls/"})
 

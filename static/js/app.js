@@ -146,7 +146,8 @@
     var typing = active && target.contains(active) && /^(INPUT|SELECT|TEXTAREA)$/.test(active.tagName);
     if (typing || target.querySelector("details[open]:not(.ca-controls)")) { e.detail.shouldSwap = false; return; }
     var controls = target.querySelector("details.ca-controls[open]");
-    if (controls) reopenControls.push(controls.id);
+    // On a call's own page the panel is always open, whatever card the push brings.
+    if (controls || target.closest(".single")) reopenControls.push("controls-" + target.id.replace("session-", ""));
   });
   function reopenPendingControls() {
     var ids = reopenControls; reopenControls = [];
@@ -162,15 +163,24 @@
     var body = details.querySelector(":scope > .ca-controls-body");
     if (!body || body.dataset.loading) return;
     body.dataset.loading = "1";
-    htmx.ajax("GET", body.dataset.src, { source: body, target: body, swap: "outerHTML" });
+    htmx.ajax("GET", body.dataset.src, { source: body, target: body, swap: "outerHTML" }).then(function () {
+      if (body.isConnected) delete body.dataset.loading;  // refused or failed: the next open tries again
+    });
   }, true);
   // A pushed card for a call the page does not show yet has no target: place it.
+  // Pushed cards of calls whose window has not arrived yet: what they said, so that a
+  // window rendered earlier cannot bring back an older card (or an ended call).
+  var pushedSeq = {};
+  var pushedEnded = {};
   document.addEventListener("htmx:oobErrorNoTarget", function (e) {
     var card = e.detail && e.detail.content;
     var wall = document.getElementById("wall-cards");
     if (!card || !wall || !card.classList || !card.classList.contains("call-card")) return;
+    pushedSeq[card.id] = Math.max(pushedSeq[card.id] || 0, Number(card.dataset.seq) || 0);
+    if (card.dataset.state === "ended") pushedEnded[card.id] = true;
     if (card.dataset.state === "ended" || !matchesFilters(card, wall)) return;
     card.removeAttribute("hx-swap-oob");
+    card.dataset.pushed = "1";
     wall.appendChild(card);
     htmx.process(card);
     tick(); recount();
@@ -190,19 +200,31 @@
     });
     tick(); recount();
   });
-  // A card pushed before its window arrived is in the page twice: keep the newer.
+  // A card pushed before its window arrived is in the page twice: keep the newer (on a tie,
+  // the pushed one); a window's card of a call the pushes already ended goes.
   function dedupeCards() {
     var wall = document.getElementById("wall-cards");
-    if (!wall) return;
+    if (!wall || wall.classList.contains("single")) return;
     var seen = {};
     wall.querySelectorAll(".call-card").forEach(function (card) {
+      if (pushedEnded[card.id] && card.dataset.state !== "ended") { card.remove(); return; }
+      if ((pushedSeq[card.id] || 0) > Number(card.dataset.seq) && !card.dataset.pushed) { card.remove(); return; }
       var kept = seen[card.id];
       if (!kept) { seen[card.id] = card; return; }
-      if (Number(card.dataset.seq) > Number(kept.dataset.seq)) { kept.remove(); seen[card.id] = card; }
-      else card.remove();
+      var keepNew = Number(card.dataset.seq) > Number(kept.dataset.seq) ||
+        (card.dataset.seq === kept.dataset.seq && card.dataset.pushed && !kept.dataset.pushed);
+      if (keepNew) { kept.remove(); seen[card.id] = card; } else card.remove();
     });
   }
-  document.addEventListener("htmx:afterSwap", function () { dedupeCards(); tick(); recount(); });
+  // htmx fires afterSwap once per inserted element (200 per window): do the work once a frame.
+  var wallFixPending = false;
+  function scheduleWallFix() {
+    if (wallFixPending) return;
+    wallFixPending = true;
+    requestAnimationFrame(function () { wallFixPending = false; dedupeCards(); tick(); recount(); });
+  }
+  document.addEventListener("htmx:afterSwap", scheduleWallFix);
+  document.addEventListener("htmx:afterRequest", scheduleWallFix);
 
   window.Callboard = { toast: toast, setSocketState: setSocketState };
 })();

@@ -97,6 +97,16 @@ def test_agent_holds_consults_transfers_and_the_supervisor_sees_it_live(server, 
         agent_card.locator("button:has-text('Transfer')").click()
         expect(boss_card).to_have_attribute("data-state", "talking", timeout=20_000)
         expect(boss_card.locator(".leg-role", has_text=floor["colleague"]["full_name"])).to_have_count(1)
+
+        # On the call's own page the supervisor keeps the whole panel, pushes or not.
+        boss.goto(f"{server.url}/calls/{pk}/")
+        expect(boss.locator("#ws-status")).to_have_attribute("data-state", "connected", timeout=10_000)
+        expect(boss.locator(f"#actions-{pk}")).to_be_visible()
+        boss.locator(f"#actions-{pk} button:has-text('Record')").click()
+        expect(boss.locator(f"#session-{pk} .call-head ~ .call-meta .chip-rec")).to_be_visible(timeout=15_000)
+        # The provider's notification brings the supervisors' (compact) card: its panel opens itself.
+        expect(boss.locator(f"#controls-{pk}")).to_have_attribute("open", "", timeout=15_000)
+        expect(boss.locator(f"#actions-{pk} button:has-text('Stop rec')")).to_be_visible(timeout=10_000)
     finally:
         agent_ctx.close()
         boss_ctx.close()

@@ -162,3 +162,28 @@ def test_the_wall_arrives_in_windows_with_counts_over_all_of_it(supervisor_clien
     # Without JavaScript the link pages through the wall as whole pages.
     plain = supervisor_client.get(f"/calls/?after={first[-1]}").content.decode()
     assert "<html" in plain and cards(plain)[0] not in first
+
+
+def test_calls_without_a_start_time_are_paged_too(supervisor_client, sandbox_accounts, monkeypatch):
+    import re
+    from datetime import timedelta
+
+    from livecalls import selectors_wall
+
+    monkeypatch.setattr(selectors_wall, "WALL_FIRST", 2)
+    monkeypatch.setattr(selectors_wall, "WALL_CHUNK", 2)
+    account = sandbox_accounts["callgear"]
+    start = timezone.now() - timedelta(minutes=5)
+    made = []
+    for i in range(7):  # undated and dated calls interleaved by pk
+        made.append(CallSession.objects.create(account=account, provider_session_id=f"30{i}", state="ringing",
+                                               started_at=None if i % 2 else start + timedelta(seconds=i)).pk)
+    page = supervisor_client.get("/calls/").content.decode()
+    seen = re.findall(r'<article id="session-(\d+)"', page)
+    more = re.search(r'hx-get="([^"]*after=\d+[^"]*)"', page)
+    while more:
+        chunk = supervisor_client.get(more.group(1).replace("&amp;", "&"), headers={"HX-Request": "true"})
+        seen += re.findall(r'<article id="session-(\d+)"', chunk.content.decode())
+        more = re.search(r'hx-get="([^"]*after=\d+[^"]*)"', chunk.content.decode())
+    undated, dated = [pk for i, pk in enumerate(made) if i % 2], [pk for i, pk in enumerate(made) if not i % 2]
+    assert seen == [str(pk) for pk in undated + dated]  # every call once: undated first, then oldest first
