@@ -9,6 +9,24 @@ from dashboard.roles import ADMIN, AGENT, SUPERVISOR, assign_role
 PASSWORD = "s3cret-pass-for-tests"
 
 
+def socket_answer(user: User, path: str) -> tuple[bool, int | None]:
+    """Open the live socket as ``user`` and close it: (accepted, close code)."""
+    import asyncio
+
+    from channels.testing import WebsocketCommunicator
+
+    from dashboard.consumers import LiveConsumer
+
+    async def run() -> tuple[bool, int | None]:
+        communicator = WebsocketCommunicator(LiveConsumer.as_asgi(), path)
+        communicator.scope["user"] = user
+        connected, code = await communicator.connect()
+        await communicator.disconnect()
+        return connected, code
+
+    return asyncio.run(run())
+
+
 def pytest_collection_modifyitems(config, items):
     # Playwright's sync API keeps an event loop running while a browser is open; browser
     # tests go last so no async test ever starts beside it.

@@ -122,20 +122,9 @@ def test_report_sync_moves_statuses_and_export_has_report_columns(admin_client_,
 
 
 def test_a_campaign_page_socket_is_refused_to_agents(agent, campaign):
-    import asyncio
+    from tests.conftest import socket_answer
 
-    from channels.testing import WebsocketCommunicator
-
-    from dashboard.consumers import LiveConsumer
-
-    async def connect():
-        communicator = WebsocketCommunicator(LiveConsumer.as_asgi(), f"/ws/live/?campaign={campaign.pk}")
-        communicator.scope["user"] = agent
-        connected, code = await communicator.connect()
-        await communicator.disconnect()
-        return connected, code
-
-    assert asyncio.run(connect()) == (False, 4403)
+    assert socket_answer(agent, f"/ws/live/?campaign={campaign.pk}") == (False, 4403)
 
 
 def test_campaign_pushes_reach_the_campaign_page_with_controls_only_for_controllers(supervisor, campaign):

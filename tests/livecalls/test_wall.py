@@ -10,6 +10,7 @@ from django.utils import timezone
 from dashboard.consumers import LiveConsumer
 from livecalls.models import CallSession, Leg
 from livecalls.services.live import session_broadcast
+from tests.conftest import socket_answer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -107,15 +108,7 @@ def test_an_agent_cannot_listen_to_someone_elses_campaign_or_calls_without_permi
     from django.contrib.auth.models import User
 
     nobody = User.objects.create_user("nobody", password="x")
-
-    async def run():
-        c = WebsocketCommunicator(LiveConsumer.as_asgi(), "/ws/live/?calls=1")
-        c.scope["user"] = nobody
-        connected, code = await c.connect()
-        await c.disconnect()
-        return connected, code
-
-    assert asyncio.run(run()) == (False, 4403)
+    assert socket_answer(nobody, "/ws/live/?calls=1") == (False, 4403)
 
 
 def test_the_wall_arrives_in_windows_with_counts_over_all_of_it(supervisor_client, agent_client, calls,
