@@ -45,3 +45,9 @@ def test_a_user_without_a_role_cannot_open_a_call_that_was_theirs(sandbox_accoun
 
 def test_a_socket_asking_for_a_crafted_campaign_id_is_refused(supervisor):
     assert socket_answer(supervisor, "/ws/live/?campaign=²") == (False, 4403)
+
+
+def test_ids_too_big_for_the_database_are_not_found(admin_client_, campaign):
+    huge = 10**30
+    for url in [f"/calls/{huge}/", f"/campaigns/{huge}/", f"/campaigns/{campaign.pk}/lists/{huge}/"]:
+        assert admin_client_.get(url).status_code == 404, url
