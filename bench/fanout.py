@@ -66,123 +66,9 @@ def serve(port: int, stock: bool) -> None:
             settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
         if "dispatch" in LiveConsumer.__dict__:
             del LiveConsumer.dispatch
-    if os.environ.get("FANOUT_PROPOSED"):
-        proposed_ingest()
     from django.core.management import call_command
 
     call_command("serve", host="127.0.0.1", port=port, workers=0)
-
-
-def proposed_ingest() -> None:
-    """``--proposed``: a prototype, patched in for measurement only, of the changes this
-    bench recommends in files it does not own (bench/RESULTS.md, Fan-out, lists them):
-
-    1. livecalls/views.py: run the ingest on one long-lived thread (one warm database
-       connection) instead of ``sync_to_async``'s per-request thread, which opens and
-       closes a database connection for every webhook;
-    2. ingest.session_get_or_create: lock-and-get first, create only when missing;
-    3. ingest.account_sync_touch: one UPDATE (create only when no row was updated);
-    4. live.session_broadcast: one legs query shared by both renders, the agent ids taken
-       from it, ``session.agent`` loaded with the session.
-    Behaviour is unchanged; only the number of queries and threads.
-    """
-    from concurrent.futures import ThreadPoolExecutor
-
-    from asgiref.sync import sync_to_async
-    from django.db import IntegrityError, close_old_connections, transaction
-
-    import livecalls.views as views
-    from dashboard import groups
-    from dashboard.broadcast import send_html
-    from livecalls.models import AccountSync, CallSession
-    from livecalls.services import ingest, live
-
-    executor = ThreadPoolExecutor(1, thread_name_prefix="ingest")
-
-    def on_ingest_thread(func):  # stands in for sync_to_async(func) in the view
-        def call(*args, **kwargs):
-            close_old_connections()  # honours CONN_MAX_AGE / health checks on the warm connection
-            return func(*args, **kwargs)
-
-        # thread_sensitive=False with an executor: asgiref still knows the server's loop,
-        # so the on-commit group_send (async_to_sync) runs there, not in a loop of its own.
-        return sync_to_async(call, thread_sensitive=False, executor=executor)
-
-    from django.contrib.auth.decorators import login_not_required
-    from django.http import JsonResponse
-    from django.views.decorators.csrf import csrf_exempt
-    from django.views.decorators.http import require_POST
-
-    from dashboard.models import ProviderAccount
-    from livecalls.webhooks import SECRET_HEADER, BadNotification, parse_event, secret_matches
-
-    def receive(account_id, secret, body):
-        account = ProviderAccount.objects.filter(pk=account_id, enabled=True).first()
-        if account is None:
-            return 404, {"error": "unknown account"}
-        if not secret_matches(account, secret):
-            return 403, {"error": "wrong or missing secret"}
-        try:
-            event = parse_event(account, body)
-        except BadNotification as exc:
-            return 400, {"error": str(exc)}
-        result = ingest.webhook_event_ingest(account=account, event=event)
-        return 200, {"status": "duplicate" if result.duplicate else "accepted"}
-
-    @csrf_exempt
-    @login_not_required
-    @require_POST
-    async def webhook(request, account_id):
-        # The whole receive, account lookup included, in one hop to the ingest thread: the
-        # async ORM call (afirst) would open a connection on the request's own thread.
-        secret = request.headers.get(SECRET_HEADER) or request.GET.get("secret")
-        status, payload = await on_ingest_thread(receive)(account_id, secret, request.body)
-        return JsonResponse(payload, status=status)
-
-    views.webhook = webhook
-    from django.db import connections
-
-    connections["default"].settings_dict["CONN_MAX_AGE"] = None
-
-    def session_get_or_create(account, ref):
-        locked = (CallSession.objects.select_for_update(of=("self",)).select_related("account", "agent")
-                  .filter(account=account, provider_session_id=ref).first())
-        if locked is not None:
-            return locked, False
-        try:
-            with transaction.atomic():
-                session, created = CallSession.objects.get_or_create(account=account, provider_session_id=ref)
-        except IntegrityError:
-            session, created = CallSession.objects.get(account=account, provider_session_id=ref), False
-        return CallSession.objects.select_for_update(of=("self",)).select_related("account", "agent").get(pk=session.pk), created
-
-    def account_sync_touch(account, **fields):
-        if not AccountSync.objects.filter(account=account).update(**fields):
-            try:
-                with transaction.atomic():
-                    AccountSync.objects.create(account=account, **fields)
-            except IntegrityError:
-                AccountSync.objects.filter(account=account).update(**fields)
-
-    def session_broadcast(*, session):
-        legs = list(session.legs.all())
-
-        def card(*codenames):
-            from django.template.loader import render_to_string
-
-            context = {"session": session, "legs": legs, "oob": True, **live.perms_context(*codenames)}
-            return render_to_string("livecalls/wall.html#session-card", context)
-
-        send_html(groups.calls_account_group(session.account_id), card(*live.SUPERVISOR_PERMS))
-        agent_ids = {session.agent_id, *(leg.agent_id for leg in legs)} - {None}
-        if agent_ids:
-            html = card(*live.AGENT_PERMS)
-            for agent_id in agent_ids:
-                send_html(groups.calls_agent_group(agent_id), html)
-
-    ingest.session_get_or_create = session_get_or_create
-    ingest.account_sync_touch = account_sync_touch
-    ingest.session_broadcast = session_broadcast
 
 
 # --- the floor ----------------------------------------------------------------------------
@@ -378,7 +264,7 @@ def run_scenario(setup: Setup, floor: dict[str, Any], sups: int, agents: int, ra
             spy.kill()
     results = [json.loads(path.read_text()) for _, path in clients if path.exists()]
     figures = analyse(results, floor, sups, agents, rate, args.duration)
-    figures.update(setup=setup.name + (" (stock)" if setup.stock else "") + (" +proposed" if args.proposed else ""), servers=len(setup.procs),
+    figures.update(setup=setup.name + (" (stock)" if setup.stock else ""), servers=len(setup.procs),
                    server_cpu_pct=round(100 * cpu / wall, 0))
     if spy is not None and profile_path.exists():
         figures["profile"] = str(profile_path.relative_to(ROOT))
@@ -549,8 +435,6 @@ def main() -> None:
     parser.add_argument("--deadline", type=float, default=5, help="seconds after the last post a card may still arrive")
     parser.add_argument("--client-procs", type=int, default=1, help="load generator processes")
     parser.add_argument("--stock", action="store_true", help="stock in-memory layer and consumer dispatch (before)")
-    parser.add_argument("--proposed", action="store_true",
-                        help="patch in the prototype of the recommended ingest changes (see proposed_ingest)")
     parser.add_argument("--layers-only", action="store_true",
                         help="only the in-process channel layer comparison (no servers, a few seconds)")
     parser.add_argument("--profile", action="store_true", help="sample server 0 with py-spy")
@@ -558,8 +442,6 @@ def main() -> None:
     if args.layers_only:
         print(layer_micro())
         return
-    if args.proposed:
-        os.environ["FANOUT_PROPOSED"] = "1"
     if args.serve:
         serve(args.serve, args.stock)
         return

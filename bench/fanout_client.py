@@ -71,17 +71,19 @@ class Http:
         return int(status_line.split()[1]), sent
 
 
-def parse_card(message: str) -> tuple[int, int] | None:
-    """(session pk, event seq) of a call card, None for any other fragment."""
+def parse_cards(message: str) -> list[tuple[int, int]]:
+    """(session pk, event seq) of each call card in a frame (a frame may hold several)."""
+    cards = []
     i = message.find('id="session-')
-    if i < 0:
-        return None
-    i += 12
-    j = message.find('data-seq="', i)
-    if j < 0:
-        return None
-    j += 10
-    return int(message[i:message.index('"', i)]), int(message[j:message.index('"', j)])
+    while i >= 0:
+        i += 12
+        j = message.find('data-seq="', i)
+        if j < 0:
+            break
+        j += 10
+        cards.append((int(message[i:message.index('"', i)]), int(message[j:message.index('"', j)])))
+        i = message.find('id="session-', j)
+    return cards
 
 
 async def socket_run(spec: dict[str, Any], url: str, origin: str, got: list[Any], stop_at: list[float],
@@ -103,9 +105,8 @@ async def socket_run(spec: dict[str, Any], url: str, origin: str, got: list[Any]
                 except TimeoutError:
                     continue
                 now = time.monotonic()
-                card = parse_card(message) if isinstance(message, str) else None
-                if card is not None:
-                    got.append((card[0], card[1], now))
+                if isinstance(message, str):
+                    got.extend((pk, seq, now) for pk, seq in parse_cards(message))
     except Exception as exc:  # a socket that fails is reported, not fatal to the run
         errors.append(f"user {spec['user_id']}: {type(exc).__name__}: {exc}")
         opened.set()

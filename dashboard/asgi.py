@@ -27,7 +27,8 @@ SANDBOX_PREFIX = "/sandbox"
 
 class HttpDispatcher:
     """Sends /sandbox/... to the sandbox, which answers as the providers do and must not
-    pass through Django's login, CSRF and session middleware."""
+    pass through Django's login, CSRF and session middleware, and provider webhooks
+    (/hooks/<account>/) straight to their receiver (livecalls/receiver.py says why)."""
 
     def __init__(self, django_app: Any) -> None:
         self.django_app = django_app
@@ -46,6 +47,13 @@ class HttpDispatcher:
         if settings.SANDBOX_EMBEDDED and (path == SANDBOX_PREFIX or path.startswith(SANDBOX_PREFIX + "/")):
             await self.sandbox(scope, receive, send)
             return
+        if path.startswith("/hooks/"):
+            from livecalls.receiver import WEBHOOK_PATH, asgi_webhook
+
+            hook = WEBHOOK_PATH.match(path)
+            if hook is not None:
+                await asgi_webhook(scope, receive, send, int(hook.group(1)))
+                return
         await self.django_app(scope, receive, send)
 
 

@@ -13,8 +13,10 @@ wakes it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -24,6 +26,7 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 _server_loop: asyncio.AbstractEventLoop | None = None
+_thread = threading.local()
 
 
 def set_server_loop(loop: asyncio.AbstractEventLoop | None) -> None:
@@ -32,11 +35,22 @@ def set_server_loop(loop: asyncio.AbstractEventLoop | None) -> None:
     _server_loop = loop
 
 
+@contextlib.contextmanager
+def sends_on(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
+    """For a thread working for requests of ``loop`` (the webhook receiver): its sends go
+    there when no server loop is known (a test's client, a bare ASGI app)."""
+    _thread.loop = loop
+    try:
+        yield
+    finally:
+        _thread.loop = None
+
+
 def group_send(group: str, message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    loop = _server_loop
+    loop = _server_loop or getattr(_thread, "loop", None)
     if loop is not None and loop.is_running():
         try:
             running = asyncio.get_running_loop()

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404
 
 from dashboard.models import AgentProfile, ProviderAccount
@@ -59,3 +61,21 @@ def agent_for(account: ProviderAccount, employee_ref: str | int | None) -> Any:
     else:
         profile = profiles.filter(ccai_agent_email__iexact=str(employee_ref)).first()
     return profile.user if profile else None
+
+
+def agents_for(account: ProviderAccount, employee_refs: Iterable[str]) -> dict[str, Any]:
+    """``agent_for`` for many provider identities in one query: ref -> user or None."""
+    refs = {str(r) for r in employee_refs if r not in (None, "")}
+    found: dict[str, Any] = dict.fromkeys(refs)
+    profiles = AgentProfile.objects.select_related("user").order_by("pk")  # first match wins, as agent_for
+    if account.kind == ProviderAccount.Kind.CALLGEAR:
+        wanted = {int(r): r for r in refs if r.isdigit()}
+        matches = ((wanted[p.callgear_employee_id], p) for p in profiles.filter(callgear_employee_id__in=wanted))
+    else:
+        wanted = {r.lower(): r for r in refs}
+        matches = ((wanted[p.email], p) for p in profiles.annotate(email=Lower("ccai_agent_email"))
+                   .filter(email__in=wanted))
+    for ref, profile in matches:
+        if found[ref] is None:
+            found[ref] = profile.user
+    return found

@@ -1,11 +1,7 @@
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
-from asgiref.sync import sync_to_async
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
-from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -13,13 +9,12 @@ from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from dashboard.models import ProviderAccount
 from dashboard.params import int_param
 from dashboard.roles import perm
 from livecalls import selectors_wall
+from livecalls.receiver import RECEIVER
 from livecalls.selectors import session_for_user
-from livecalls.services import ingest
-from livecalls.webhooks import SECRET_HEADER, BadNotification, parse_event, secret_matches
+from livecalls.webhooks import SECRET_HEADER
 
 
 def _may_see_calls(user) -> bool:  # type: ignore[no-untyped-def]
@@ -86,32 +81,10 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
                   {"session": session, "legs": list(session.legs.all()), "audit": audit, "oob": False})
 
 
-# Webhooks are applied on one long-lived thread per process: one warm database connection
-# instead of a new one per request, and no two events of this process racing for the
-# write lock (bench/RESULTS.md, fan-out profile).
-_INGEST_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook-ingest")
-
-
-def _receive(account_id: int, secret: str | None, body: bytes) -> tuple[int, dict[str, str]]:
-    close_old_connections()
-    account = ProviderAccount.objects.filter(pk=account_id, enabled=True).first()
-    if account is None:
-        return 404, {"error": "unknown account"}
-    if not secret_matches(account, secret):
-        return 403, {"error": "wrong or missing secret"}
-    try:
-        event = parse_event(account, body)
-    except BadNotification as exc:
-        return 400, {"error": str(exc)}
-    result = ingest.webhook_event_ingest(account=account, event=event)  # stored once, applied, pushed after commit
-    return 200, {"status": "duplicate" if result.duplicate else "accepted"}
-
-
 @csrf_exempt  # a provider posts here, authenticated by the account's secret instead
 @login_not_required
 @require_POST
 async def webhook(request: HttpRequest, account_id: int) -> HttpResponse:
     secret = request.headers.get(SECRET_HEADER) or request.GET.get("secret")
-    status, payload = await sync_to_async(_receive, thread_sensitive=False, executor=_INGEST_THREAD)(
-        account_id, secret, request.body)
+    status, payload = await RECEIVER.receive(account_id, secret, request.body)  # stored, applied, pushed
     return JsonResponse(payload, status=status)

@@ -42,8 +42,6 @@ from django.utils.dateparse import parse_datetime
 from dashboard.models import ProviderAccount
 from livecalls.models import AccountSync, CallSession, Leg, WebhookEvent
 from livecalls.selectors import agent_for
-from livecalls.services.inbox import webhook_event_store
-from livecalls.services.live import session_broadcast
 from livecalls.webhooks import ParsedEvent
 
 logger = logging.getLogger(__name__)
@@ -156,17 +154,42 @@ def leg_state_set(leg: Leg, state: str, at: datetime | None = None) -> bool:
     return True
 
 
-def session_end(session: CallSession, *, at: datetime | None, reason: str = "", force_reason: bool = False) -> None:
+def session_end(session: CallSession, *, at: datetime | None, reason: str = "", force_reason: bool = False,
+                legs: SessionLegs | None = None) -> None:
     """End the session and every leg still open. Ending is final, so order does not matter."""
+    legs = legs or SessionLegs(session)
     at = at or timezone.now()
     session.state = S.ENDED
     session.ended_at = earliest(session.ended_at, at)
     if reason and (force_reason or not session.finish_reason):
         session.finish_reason = reason[:80]
-    for leg in session.legs.exclude(state=L.ENDED):
+    for leg in legs.open():
         leg.state = L.ENDED
         leg.ended_at = leg.ended_at or at
+        legs.save(leg)
+
+
+class SessionLegs:
+    """A session's legs (and the agents they name) as the rules below read and change them.
+
+    This one goes to the database at once: reconciliation works one session at a time.
+    The webhook ingest (ingest_batch.BufferedLegs) keeps a batch's sessions and legs in
+    memory and writes each once per batch."""
+
+    def __init__(self, session: CallSession) -> None:
+        self.session = session
+
+    def get_or_create(self, ref: str) -> tuple[Leg, bool]:
+        return leg_get_or_create(self.session, ref)
+
+    def open(self) -> list[Leg]:
+        return list(self.session.legs.exclude(state=L.ENDED))
+
+    def save(self, leg: Leg) -> None:
         leg.save()
+
+    def agent(self, account: ProviderAccount, ref: str | int | None) -> Any:
+        return agent_for(account, ref)
 
 
 def session_get_or_create(account: ProviderAccount, ref: str) -> tuple[CallSession, bool]:
@@ -230,40 +253,32 @@ def tags_merge(current: list[str], names: list[str], *, newer: bool) -> list[str
 
 def webhook_event_ingest(*, account: ProviderAccount, event: ParsedEvent) -> IngestResult:
     """Store one notification and apply it to its call session, in one transaction; the
-    session's card goes to browsers after commit. A repeat delivery is a no-op."""
-    with transaction.atomic():
-        row, created = webhook_event_store(account=account, event=event)
-        if not created or row is None:
-            return IngestResult("duplicate")
-        now = timezone.now()
-        account_sync_touch(account, last_event_at=now)
-        try:
-            with transaction.atomic():
-                session = event_apply(account=account, event=event)
-        except Exception:
-            # A notification we cannot apply stays stored (and unapplied) rather than making
-            # the provider retry it forever; the next reconciliation restores the truth.
-            logger.exception("%s event %s not applied", account, event.dedupe_key)
-            return IngestResult("stored", event=row)
-        row.applied_at = now
-        row.save(update_fields=["applied_at"])
-        session_broadcast(session=session)
-    return IngestResult("applied", event=row, session=session)
+    session's card goes to browsers after commit. A repeat delivery is a no-op.
+    (A batch of one: ingest_batch.webhook_events_ingest has the whole story.)"""
+    from livecalls.services.ingest_batch import webhook_events_ingest
+
+    return webhook_events_ingest([(account, event)])[0]
 
 
-def event_apply(*, account: ProviderAccount, event: ParsedEvent) -> CallSession:
-    session, _ = session_get_or_create(account, event.session_ref)
+def event_agent_ref(account: ProviderAccount, event: ParsedEvent) -> str:
+    """The provider identity of the agent an event names ("" if none), to look them up
+    for a whole batch at once."""
+    key = "agent_email" if account.kind == ProviderAccount.Kind.CCAI else "employee_id"
+    return _text(event.payload, key)
+
+
+def event_apply(legs: SessionLegs, event: ParsedEvent) -> None:
+    """One notification onto its session and legs, in memory (the caller writes them)."""
+    session = legs.session
     mark = Mark(event.sequence, event.occurred_at)
-    if account.kind == ProviderAccount.Kind.CCAI:
-        ccai_apply(session, event.payload, mark)
+    if session.account.kind == ProviderAccount.Kind.CCAI:
+        ccai_apply(session, event.payload, mark, legs)
     else:
-        callgear_apply(session, event.event_type, event.payload, mark)
+        callgear_apply(session, event.event_type, event.payload, mark, legs)
     if session.state == S.ENDED:
         # A late event may have named a leg we had not seen: it cannot be open on an ended call.
-        session_end(session, at=session.ended_at)
+        session_end(session, at=session.ended_at, legs=legs)
     session_mark(session, mark)
-    session.save()
-    return session
 
 
 # --- CallGear -----------------------------------------------------------------------------
@@ -307,7 +322,7 @@ def _leg_ids(data: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-def callgear_apply(session: CallSession, kind: str, data: dict[str, Any], mark: Mark) -> None:
+def callgear_apply(session: CallSession, kind: str, data: dict[str, Any], mark: Mark, legs: SessionLegs) -> None:
     account = session.account
     at = mark.at
     direction = _text(data, "direction")
@@ -330,7 +345,7 @@ def callgear_apply(session: CallSession, kind: str, data: dict[str, Any], mark: 
         in_charge = kind not in CALLGEAR_LEG_EMPLOYEE
         unclaimed = "employee_id" not in session.details and "agent" not in session.details.get("marks", {})
         if (in_charge and aspect_newer(session, "agent", mark)) or (kind == "waiting_for_answer" and unclaimed):
-            agent = agent_for(account, employee_id)
+            agent = legs.agent(account, employee_id)
             if agent is not None or session.agent_id is None:
                 session.agent = agent
             session.details = {**session.details, "employee_id": employee_id,
@@ -341,7 +356,7 @@ def callgear_apply(session: CallSession, kind: str, data: dict[str, Any], mark: 
     # Legs the event names.
     leg_state = CALLGEAR_LEG_STATE.get(kind)
     for ref in _leg_ids(data):
-        leg, _ = leg_get_or_create(session, ref)
+        leg, _ = legs.get_or_create(ref)
         leg.started_at = earliest(leg.started_at, at)
         if kind in CALLGEAR_LEG_EMPLOYEE:
             called = _text(data, "called_phone_number")[:32]
@@ -351,7 +366,7 @@ def callgear_apply(session: CallSession, kind: str, data: dict[str, Any], mark: 
                 fill(leg, "employee_id", employee_id[:64])
                 fill(leg, "employee_name", _text(data, "employee_full_name")[:200])
                 if leg.agent_id is None:
-                    leg.agent = agent_for(account, employee_id)
+                    leg.agent = legs.agent(account, employee_id)
             elif called and called == session.contact_number:
                 fill(leg, "calling_number", session.virtual_number)
         if kind == "call_transferred" and employee_id and leg.employee_id == employee_id:
@@ -366,19 +381,21 @@ def callgear_apply(session: CallSession, kind: str, data: dict[str, Any], mark: 
                 session_state_set(session, S.ON_HOLD)
                 aspect_mark(session, "state", mark)
         leg_mark(leg, mark)
-        leg.save()
+        legs.save(leg)
 
     if kind == "call_transferred" and aspect_newer(session, "state", mark):
         # The employee who transferred has left; only the contact and the third party stay.
         named = _leg_ids(data)
-        for leg in session.legs.filter(is_operator=True).exclude(state=L.ENDED).exclude(provider_leg_id__in=named):
-            leg_state_set(leg, L.ENDED, at)
-            leg.save()
+        for leg in legs.open():
+            if leg.is_operator and leg.provider_leg_id not in named:
+                leg_state_set(leg, L.ENDED, at)
+                legs.save(leg)
     if kind == "talk_started":
         session.answered_at = earliest(session.answered_at, at)
     if kind in CALLGEAR_ENDING:
         reason = _text(data, "finish_reason") if kind == "call_ended" else "lost call"
-        session_end(session, at=at, reason=reason or kind.replace("_", " "), force_reason=kind == "call_ended")
+        session_end(session, at=at, reason=reason or kind.replace("_", " "), force_reason=kind == "call_ended",
+                    legs=legs)
         aspect_mark(session, "state", mark)
     else:
         state = CALLGEAR_SESSION_STATE.get(kind)
@@ -447,7 +464,7 @@ def ccai_finish_reason(status: str | None, fail_reason: str | None) -> str:
     return status or "ended"
 
 
-def ccai_apply(session: CallSession, data: dict[str, Any], mark: Mark) -> None:
+def ccai_apply(session: CallSession, data: dict[str, Any], mark: Mark, legs: SessionLegs) -> None:
     from dashboard.providers.ccai.webhooks import parse_status_change
 
     change = parse_status_change(data)
@@ -461,24 +478,24 @@ def ccai_apply(session: CallSession, data: dict[str, Any], mark: Mark) -> None:
     if change.scheduled_at:
         session.details = {**session.details, "scheduled_at": change.scheduled_at.isoformat()}
     if change.agent_email and aspect_newer(session, "agent", mark):
-        agent = agent_for(session.account, change.agent_email)
+        agent = legs.agent(session.account, change.agent_email)
         if agent is not None or session.agent_id is None:
             session.agent = agent
         session.details = {**session.details, "agent_email": change.agent_email}
         aspect_mark(session, "agent", mark)
     ccai_participants_apply(session, change.participants, mark, agent_email=change.agent_email,
-                            end_user_number=change.end_user_number)
-    ccai_status_apply(session, change.status, change.fail_reason, mark, at=at, newer=newer)
+                            end_user_number=change.end_user_number, legs=legs)
+    ccai_status_apply(session, change.status, change.fail_reason, mark, at=at, newer=newer, legs=legs)
 
 
 def ccai_status_apply(session: CallSession, status: str | None, fail_reason: str | None, mark: Mark | None, *,
-                      at: datetime | None, newer: bool) -> None:
+                      at: datetime | None, newer: bool, legs: SessionLegs | None = None) -> None:
     """The call's status onto the session: rank rule, ended is final (rule 5)."""
     if status == "connected":
         session.answered_at = earliest(session.answered_at, at)
     if ccai_terminal(status):
         if session.state != S.ENDED:
-            session_end(session, at=at, reason=ccai_finish_reason(status, fail_reason))
+            session_end(session, at=at, reason=ccai_finish_reason(status, fail_reason), legs=legs)
             session.provider_status = status or ""
         if mark is not None:
             aspect_mark(session, "state", mark)
@@ -496,9 +513,10 @@ def ccai_status_apply(session: CallSession, status: str | None, fail_reason: str
 
 def ccai_participants_apply(session: CallSession, participants: Any, mark: Mark | None, *,
                             agent_email: str | None, end_user_number: str | None,
-                            agent_names: dict[int, str] | None = None) -> bool:
+                            agent_names: dict[int, str] | None = None, legs: SessionLegs | None = None) -> bool:
     """Participants as legs; each leg's state moves only forward in its own time line.
     Returns whether a leg changed (reconcile broadcasts only on change)."""
+    legs = legs or SessionLegs(session)
     changed = False
     agents = [p for p in participants if p.type == "agent" and p.id is not None]
     # The call's agent is the newest agent participant still on the call (or the newest).
@@ -507,7 +525,7 @@ def ccai_participants_apply(session: CallSession, participants: Any, mark: Mark 
     for p in participants:
         if p.id is None:
             continue
-        leg, created = leg_get_or_create(session, str(p.id))
+        leg, created = legs.get_or_create(str(p.id))
         before = (leg.state, leg.calling_number, leg.called_number, leg.employee_id, leg.agent_id, leg.answered_at,
                   leg.ended_at, leg.provider_state, leg.employee_name)
         leg.started_at = earliest(leg.started_at, p.connected_at)
@@ -516,7 +534,7 @@ def ccai_participants_apply(session: CallSession, participants: Any, mark: Mark 
             if p is current_agent and agent_email:
                 fill(leg, "employee_id", agent_email[:64])
                 if leg.agent_id is None:
-                    leg.agent = agent_for(session.account, agent_email)
+                    leg.agent = legs.agent(session.account, agent_email)
             if agent_names and p.user_id in agent_names:
                 fill(leg, "employee_name", agent_names[p.user_id][:200])
         elif end_user_number:
@@ -532,6 +550,6 @@ def ccai_participants_apply(session: CallSession, participants: Any, mark: Mark 
         after = (leg.state, leg.calling_number, leg.called_number, leg.employee_id, leg.agent_id, leg.answered_at,
                  leg.ended_at, leg.provider_state, leg.employee_name)
         if created or before != after or mark is not None:
-            leg.save()
+            legs.save(leg)
             changed = changed or created or before != after
     return changed

@@ -29,16 +29,26 @@ def session_card_html(session: CallSession, *codenames: str, oob: bool = True, l
 
 
 def session_broadcast(*, session: CallSession) -> None:
-    """Send the session's card to everyone who may see it (after the current commit).
-    One legs query serves both renders and the agents' groups."""
-    legs = list(session.legs.all())
-    send_html(groups.calls_account_group(session.account_id),
-              session_card_html(session, *SUPERVISOR_PERMS, legs=legs, compact=True))
-    agent_ids = {session.agent_id, *(leg.agent_id for leg in legs)} - {None}
-    if agent_ids:
-        html = session_card_html(session, *AGENT_PERMS, legs=legs)
-        for agent_id in agent_ids:
-            send_html(groups.calls_agent_group(agent_id), html)
+    """Send the session's card to everyone who may see it (after the current commit)."""
+    sessions_broadcast([(session, list(session.legs.all()))])
+
+
+def sessions_broadcast(changed: list[tuple[CallSession, list[Leg]]]) -> None:
+    """The cards of several changed sessions (with their legs), after the current commit:
+    each card rendered once per audience, and one frame per group however many cards it
+    holds (htmx swaps every top-level element of a frame), so a supervisor watching a busy
+    floor gets a frame per batch, not per event (shared PERFORMANCE-NOTES, 7)."""
+    frames: dict[str, list[str]] = {}
+    for session, legs in changed:
+        frames.setdefault(groups.calls_account_group(session.account_id), []).append(
+            session_card_html(session, *SUPERVISOR_PERMS, legs=legs, compact=True))
+        agent_ids = {session.agent_id, *(leg.agent_id for leg in legs)} - {None}
+        if agent_ids:
+            html = session_card_html(session, *AGENT_PERMS, legs=legs)
+            for agent_id in agent_ids:
+                frames.setdefault(groups.calls_agent_group(agent_id), []).append(html)
+    for group, cards in frames.items():
+        send_html(group, "\n".join(cards))
 
 
 def account_freshness_broadcast(*, account_id: int) -> None:

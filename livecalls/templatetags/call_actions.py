@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
 from django import template
+from django.urls import get_script_prefix, reverse
 
 from livecalls.models import CallSession, Leg
 from livecalls.services.actions import allowed_actions
@@ -26,3 +28,19 @@ def allowed(session: CallSession, legs: Iterable[Leg] | None = None) -> list[str
 def reference(session: CallSession, key: str) -> list[dict[str, Any]]:
     """``session|reference:"tags"``: a picker list from the account's reference data."""
     return reference_list(session, key)
+
+
+_PK = 987654321987654321  # stands for the call's id in a reversed pattern
+
+
+@functools.cache
+def _call_url_pattern(name: str, prefix: str) -> str:
+    return reverse(name, args=[_PK])
+
+
+@register.simple_tag
+def call_url(name: str, pk: int) -> str:
+    """``{% call_url 'call-hold' pk %}``: ``{% url %}`` for the per-call routes, reversed
+    once per route. A pushed agent card holds ~20 of them and ``{% url %}`` reverses each
+    every time: a third of the card's rendering, done per event (bench/RESULTS.md, fan-out)."""
+    return _call_url_pattern(name, get_script_prefix()).replace(str(_PK), str(int(pk)))

@@ -10,7 +10,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.test import Client
 
-from dashboard.models import AgentProfile, ProviderAccount
+from dashboard.models import AgentProfile
 from livecalls.models import AccountSync, CallSession, Leg, WebhookEvent
 from livecalls.services.ingest import webhook_event_ingest
 from livecalls.webhooks import parse_event
@@ -19,19 +19,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 S = CallSession.State
 L = Leg.State
-
-
-@pytest.fixture
-def account(db) -> ProviderAccount:
-    return ProviderAccount.objects.create(
-        kind="callgear", name="CG", base_url="https://callapi.example.com", callgear_auth="access_key",
-        access_key="k", reference_data={"tags": [{"id": 36, "name": "Hot lead"}, {"id": 254, "name": "Relevant"}]})
-
-
-@pytest.fixture
-def ccai_account(db) -> ProviderAccount:
-    return ProviderAccount.objects.create(kind="ccai", name="CC", base_url="https://x.example.com/ccai",
-                                          company_key="k", company_secret="s")
 
 
 def cg(account, kind: str, seq: int, second: int, session: int = 777, **values):

@@ -34,26 +34,63 @@ def callgear_account(transactional_db):
                                           callgear_auth="access_key", access_key="k")
 
 
-def post(account, body, **headers):
-    return Client().post(f"/hooks/{account.pk}/", data=body, content_type="application/json", headers=headers)
+class Answer:
+    def __init__(self, status_code: int, content: bytes) -> None:
+        self.status_code, self.content = status_code, content
+
+    def json(self):
+        return json.loads(self.content)
 
 
-def test_a_missing_or_wrong_secret_gets_403(callgear_account):
+def asgi_post(path: str, body: str | bytes, headers: dict[str, str], method: str = "POST") -> Answer:
+    """Through the ASGI application as uvicorn runs it: webhooks skip Django's handler there."""
+    import httpx
+    from asgiref.sync import async_to_sync
+
+    from dashboard.asgi import application
+
+    async def go() -> Answer:
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            response = await client.request(method, path, content=body,
+                                            headers={"content-type": "application/json", **headers})
+        return Answer(response.status_code, response.content)
+
+    return async_to_sync(go)()
+
+
+def django_post(path: str, body: str | bytes, headers: dict[str, str]) -> Answer:
+    response = Client().post(path, data=body, content_type="application/json", headers=headers)
+    return Answer(response.status_code, response.content)
+
+
+@pytest.fixture(params=["django", "asgi"])
+def post(request):
+    """Both ways in: Django's view (a WSGI server, the test client) and the ASGI receiver
+    in front of Django (uvicorn)."""
+    send = asgi_post if request.param == "asgi" else django_post
+
+    def post(account, body, query: str = "", **headers) -> Answer:
+        return send(f"/hooks/{account.pk}/{query}", body, headers)
+
+    return post
+
+
+def test_a_missing_or_wrong_secret_gets_403(callgear_account, post):
     assert post(callgear_account, callgear_body()).status_code == 403
     assert post(callgear_account, callgear_body(), **{"X-Callboard-Secret": "nope"}).status_code == 403
     assert WebhookEvent.objects.count() == 0
 
 
-def test_the_secret_in_header_or_query_is_accepted(callgear_account):
+def test_the_secret_in_header_or_query_is_accepted(callgear_account, post):
     secret = callgear_account.webhook_secret
     assert post(callgear_account, callgear_body(), **{"X-Callboard-Secret": secret}).json() == {"status": "accepted"}
-    response = Client().post(f"/hooks/{callgear_account.pk}/?secret={secret}",
-                             data=callgear_body(session_event_seq=4), content_type="application/json")
+    response = post(callgear_account, callgear_body(session_event_seq=4), query=f"?secret={secret}")
     assert response.status_code == 200
     assert WebhookEvent.objects.count() == 2
 
 
-def test_a_repeated_event_is_stored_once(callgear_account):
+def test_a_repeated_event_is_stored_once(callgear_account, post):
     headers = {"X-Callboard-Secret": callgear_account.webhook_secret}
     assert post(callgear_account, callgear_body(), **headers).json()["status"] == "accepted"
     assert post(callgear_account, callgear_body(), **headers).json()["status"] == "duplicate"
@@ -61,7 +98,7 @@ def test_a_repeated_event_is_stored_once(callgear_account):
     assert (event.event_type, event.session_ref, event.leg_ref, event.sequence) == ("talk_started", "777", "11,12", 3)
 
 
-def test_a_malformed_body_is_refused_with_what_is_wrong(callgear_account):
+def test_a_malformed_body_is_refused_with_what_is_wrong(callgear_account, post):
     headers = {"X-Callboard-Secret": callgear_account.webhook_secret}
     response = post(callgear_account, "not json", **headers)
     assert response.status_code == 400 and "not JSON" in response.json()["error"]
@@ -69,7 +106,42 @@ def test_a_malformed_body_is_refused_with_what_is_wrong(callgear_account):
     assert response.status_code == 400 and "call_session_id" in response.json()["error"]
 
 
-def test_unknown_or_disabled_account_is_404(callgear_account):
+def test_unknown_or_disabled_account_is_404(callgear_account, post):
     callgear_account.enabled = False
     callgear_account.save()
     assert post(callgear_account, callgear_body(), **{"X-Callboard-Secret": callgear_account.webhook_secret}).status_code == 404
+
+
+def test_the_asgi_receiver_answers_only_a_post_of_a_sane_size(callgear_account, settings):
+    headers = {"X-Callboard-Secret": callgear_account.webhook_secret}
+    path = f"/hooks/{callgear_account.pk}/"
+    got = asgi_post(path, "", headers, method="GET")
+    assert got.status_code == 405
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    assert asgi_post(path, "x" * 1001, headers).status_code == 413
+    assert WebhookEvent.objects.count() == 0
+
+
+def test_concurrent_deliveries_are_each_answered_and_stored_once(callgear_account):
+    """Many at once (they are applied in batches): every request gets its own answer."""
+    import asyncio
+
+    import httpx
+    from asgiref.sync import async_to_sync
+
+    from dashboard.asgi import application
+
+    headers = {"X-Callboard-Secret": callgear_account.webhook_secret, "content-type": "application/json"}
+    bodies = [callgear_body(call_session_id=900 + n % 10, session_event_seq=1 + n // 10) for n in range(40)]
+
+    async def go():
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            return await asyncio.gather(*(client.post(f"/hooks/{callgear_account.pk}/", content=b, headers=headers)
+                                          for b in bodies + bodies[:10]))
+
+    answers = [r.json()["status"] for r in async_to_sync(go)()]
+    assert answers[:40] == ["accepted"] * 40
+    assert answers[40:] == ["duplicate"] * 10
+    assert WebhookEvent.objects.count() == 40
+    assert WebhookEvent.objects.filter(applied_at__isnull=True).count() == 0
