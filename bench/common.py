@@ -21,15 +21,16 @@ OUT = Path(__file__).resolve().parent / "out"
 ROOT = OUT.parent.parent
 
 
-def setup(name: str, *, fresh: bool = True) -> Path:
-    """Configure Django on ``bench/out/<name>.sqlite3`` and migrate it; returns the path."""
+def setup(name: str, *, fresh: bool = True, database_url: str | None = None) -> Path:
+    """Configure Django on ``bench/out/<name>.sqlite3`` (or ``database_url``, a throwaway
+    PostgreSQL server's: see ``postgres_services``) and migrate it; returns the path."""
     OUT.mkdir(parents=True, exist_ok=True)
     db = OUT / f"{name}.sqlite3"
-    if fresh:
+    if fresh and not database_url:
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(f"{db}{suffix}").unlink(missing_ok=True)
     os.environ["CALLBOARD_LOCAL"] = "1"
-    os.environ["DATABASE_URL"] = f"sqlite:///{db}"
+    os.environ["DATABASE_URL"] = database_url or f"sqlite:///{db}"
     os.environ["MEDIA_ROOT"] = str(OUT / "media")
     os.environ.setdefault("IN_PROCESS_WORKERS", "0")
     os.environ.setdefault("IN_PROCESS_SCHEDULER", "false")
@@ -44,6 +45,33 @@ def setup(name: str, *, fresh: bool = True) -> Path:
 
     call_command("migrate", verbosity=0, interactive=False)
     return db
+
+
+@contextmanager
+def postgres_services() -> Iterator[dict[str, str]]:
+    """PostgreSQL and Redis servers of our own for the length of a bench, started and
+    stopped by scripts/services.sh (as ``make test`` does): {"database_url", "redis_url"}.
+    The database is a fresh one per run."""
+    import subprocess
+    import uuid
+
+    env = dict(os.environ, SCALE_SERVICES_DIR=str(OUT / "services"))
+    started = subprocess.run([str(ROOT / "scripts" / "services.sh"), "start"], env=env, capture_output=True,
+                             text=True, check=True)
+    found = dict(line.removeprefix("export ").split("=", 1) for line in started.stdout.splitlines()
+                 if line.startswith("export "))
+    if "SCALE_DATABASE_URL" not in found:
+        raise RuntimeError(f"PostgreSQL not available: {found.get('SCALE_SKIP_REASON', started.stderr)}")
+    base = found["SCALE_DATABASE_URL"]
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    import psycopg
+
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        yield {"database_url": base.rsplit("/", 1)[0] + "/" + name, "redis_url": found["SCALE_REDIS_URL"]}
+    finally:
+        subprocess.run([str(ROOT / "scripts" / "services.sh"), "stop"], env=env, capture_output=True)
 
 
 def make_user(username: str, role: str | None, **extra: object):

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import json
 import os
 import shutil
@@ -74,12 +75,12 @@ def serve(port: int, stock: bool) -> None:
 # --- the floor ----------------------------------------------------------------------------
 
 
-def seed(supervisors: int, agents: int) -> dict[str, Any]:
+def seed(supervisors: int, agents: int, database_url: str | None = None) -> dict[str, Any]:
     """Fresh bench database with the account and users; returns what the clients need."""
     sys.path.insert(0, str(HERE))
     from common import setup  # bench/common.py
 
-    setup("fanout")
+    setup("fanout", database_url=database_url)
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.hashers import make_password
@@ -168,8 +169,8 @@ def stop(proc: subprocess.Popen[Any] | None, timeout: float = 10) -> None:
 class Setup:
     """The servers (and redis) of one setup, started and stopped together."""
 
-    def __init__(self, name: str, servers: int, stock: bool, out: Path) -> None:
-        self.name, self.count, self.stock, self.out = name, servers, stock, out
+    def __init__(self, name: str, servers: int, stock: bool, out: Path, services: dict[str, str] | None) -> None:
+        self.name, self.count, self.stock, self.out, self.services = name, servers, stock, out, services
         self.redis: subprocess.Popen[Any] | None = None
         self.procs: list[subprocess.Popen[Any]] = []
         self.ports: list[int] = []
@@ -178,7 +179,11 @@ class Setup:
         env = dict(os.environ, SANDBOX_EMBEDDED="false", IN_PROCESS_SCHEDULER="false", IN_PROCESS_WORKERS="0",
                    CALLBOARD_LOCAL="1", PYTHONUNBUFFERED="1")
         env.pop("REDIS_URL", None)
-        if self.name == "redis":
+        if self.services:
+            env["DATABASE_URL"] = self.services["database_url"]
+        if self.name == "redis" and self.services:
+            env["REDIS_URL"] = self.services["redis_url"]
+        elif self.name == "redis":
             binary = shutil.which("redis-server")
             if binary is None:
                 raise RuntimeError("redis-server not found: apt-get install -y redis-server")
@@ -264,7 +269,8 @@ def run_scenario(setup: Setup, floor: dict[str, Any], sups: int, agents: int, ra
             spy.kill()
     results = [json.loads(path.read_text()) for _, path in clients if path.exists()]
     figures = analyse(results, floor, sups, agents, rate, args.duration)
-    figures.update(setup=setup.name + (" (stock)" if setup.stock else ""), servers=len(setup.procs),
+    figures.update(setup=setup.name + (" (stock)" if setup.stock else "") + (" +pg" if setup.services else ""),
+                   servers=len(setup.procs),
                    server_cpu_pct=round(100 * cpu / wall, 0))
     if spy is not None and profile_path.exists():
         figures["profile"] = str(profile_path.relative_to(ROOT))
@@ -438,6 +444,9 @@ def main() -> None:
     parser.add_argument("--layers-only", action="store_true",
                         help="only the in-process channel layer comparison (no servers, a few seconds)")
     parser.add_argument("--profile", action="store_true", help="sample server 0 with py-spy")
+    parser.add_argument("--postgres", action="store_true",
+                        help="PostgreSQL instead of the SQLite file (and its Redis for the redis setup), "
+                             "started and stopped by scripts/services.sh: the production layout")
     args = parser.parse_args()
     if args.layers_only:
         print(layer_micro())
@@ -450,14 +459,26 @@ def main() -> None:
         counts, _, rate = item.partition("@")
         s, _, a = counts.partition("x")
         scenarios.append((int(s), int(a), float(rate)))
-    floor = seed(max(s for s, _, _ in scenarios), max(a for _, a, _ in scenarios))
+    with contextlib.ExitStack() as stack:
+        services = None
+        if args.postgres:
+            sys.path.insert(0, str(HERE))
+            from common import postgres_services  # bench/common.py
+
+            services = stack.enter_context(postgres_services())
+        run_setups(args, scenarios, services)
+
+
+def run_setups(args: Any, scenarios: list[tuple[int, int, float]], services: dict[str, str] | None) -> None:
+    floor = seed(max(s for s, _, _ in scenarios), max(a for _, a, _ in scenarios),
+                 services["database_url"] if services else None)
     out = HERE / "out"
     rows: list[dict[str, Any]] = []
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     for n_setup, name in enumerate(args.setups.split(",")):
         servers = 2 if name == "redis" else 1
         print(f"setup {name}: {servers} server(s){' (stock)' if args.stock else ''}", flush=True)
-        with Setup(name, servers, args.stock, out) as setup:
+        with Setup(name, servers, args.stock, out, services) as setup:
             for n, (s, a, rate) in enumerate(scenarios):
                 label = f"{name}-{s}x{a}@{int(rate)}"
                 print(f" {label}: {int(rate * args.duration)} events over {args.duration:.0f}s", flush=True)

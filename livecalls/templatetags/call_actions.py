@@ -8,6 +8,8 @@ from typing import Any
 
 from django import template
 from django.urls import get_script_prefix, reverse
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from livecalls.models import CallSession, Leg
 from livecalls.services.actions import allowed_actions
@@ -44,3 +46,22 @@ def call_url(name: str, pk: int) -> str:
     once per route. A pushed agent card holds ~20 of them and ``{% url %}`` reverses each
     every time: a third of the card's rendering, done per event (bench/RESULTS.md, fan-out)."""
     return _call_url_pattern(name, get_script_prefix()).replace(str(_PK), str(int(pk)))
+
+
+@register.simple_tag(takes_context=True)
+def form_extras(context: template.Context) -> str:
+    """The hidden inputs of every form in the panel: the CSRF token and ``next`` when the
+    panel is rendered for a request. Pushes are rendered without one (htmx sends the
+    token from the page then). A tag, not a partial: it is in every form of every pushed
+    agent card."""
+    parts = []
+    token = context.get("csrf_token")
+    if token and token != "NOTPROVIDED":  # as {% csrf_token %} does
+        parts.append(format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', token))
+    next_url = context.get("next_url")
+    request = context.get("request")
+    if not next_url and request is not None:
+        next_url = request.get_full_path()
+    if next_url:
+        parts.append(format_html('<input type="hidden" name="next" value="{}">', next_url))
+    return mark_safe("".join(parts))
