@@ -15,7 +15,8 @@ A batch (whatever arrived while the previous one was being applied) is one trans
 5. push: after commit, one card per changed session, and one frame per group.
 
 Two processes creating the same session at once (the scale path) make one batch fail
-its insert; it is run again, when the session is there to be read.
+its insert; it is run again, when the session is there to be read. Rows are inserted and
+locked in key order, so two batches wait for each other in one direction only.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from dashboard.models import ProviderAccount
@@ -128,11 +129,16 @@ def webhook_events_ingest(items: Sequence[Item]) -> list[IngestResult]:
         try:
             with transaction.atomic():
                 return _ingest(items)
-        except IntegrityError:
-            if attempt == ATTEMPTS:
+        except (IntegrityError, OperationalError) as exc:
+            if attempt == ATTEMPTS or not _lost_a_race(exc):
                 raise
-            logger.info("webhook batch of %d lost a race to create a session; applying it again", len(items))
+            logger.info("webhook batch of %d lost a race (%s); applying it again", len(items), type(exc).__name__)
     raise AssertionError("unreachable")
+
+
+def _lost_a_race(exc: Exception) -> bool:
+    """A creation race (unique key) or, on PostgreSQL, a deadlock the server broke."""
+    return isinstance(exc, IntegrityError) or getattr(exc.__cause__, "sqlstate", None) == "40P01"
 
 
 def _ingest(items: Sequence[Item]) -> list[IngestResult]:
@@ -194,7 +200,9 @@ def events_store(items: Sequence[Item], now: datetime) -> list[WebhookEvent | No
         rows.append(WebhookEvent(account=account, event_type=event.event_type, session_ref=event.session_ref,
                                  leg_ref=event.leg_ref[:200], sequence=event.sequence, occurred_at=event.occurred_at,
                                  dedupe_key=key[1], payload=event.payload, applied_at=now))
-    new = [row for row in rows if row is not None]
+    # In key order, as sessions_write inserts sessions: two servers inserting overlapping
+    # rows at once then wait for each other in one order, never in a circle.
+    new = sorted((row for row in rows if row is not None), key=lambda row: (row.account_id, row.dedupe_key))
     try:
         with transaction.atomic():
             WebhookEvent.objects.bulk_create(new)
@@ -242,7 +250,8 @@ def sessions_load(items: Sequence[Item], agents: dict[tuple[int, str], Any]) -> 
 
 def sessions_write(books: Sequence[BufferedLegs]) -> None:
     """New sessions and legs in one INSERT each; changed ones updated, changed fields only."""
-    new_sessions = [book.session for book in books if book.session.pk is None]
+    new_sessions = sorted((book.session for book in books if book.session.pk is None),
+                          key=lambda session: (session.account_id, session.provider_session_id))
     if new_sessions:
         CallSession.objects.bulk_create(new_sessions)
     created = {id(session) for session in new_sessions}

@@ -143,3 +143,29 @@ def test_the_queries_of_a_batch_do_not_grow_with_its_events(account, agent):
     # New sessions and legs are inserted together, agents looked up together: 1 call or 20
     # take the same statements.
     assert queries(20, 1000) == queries(1, 2000)
+
+
+def test_a_batch_that_lost_a_creation_race_is_applied_again_once(account, monkeypatch):
+    """Another server created the session between our read and our insert: the batch's
+    transaction is rolled back and run again, and nothing is stored twice."""
+    from django.db import IntegrityError
+
+    real = ingest_batch.sessions_write
+    calls = []
+
+    def write(books):
+        calls.append(len(books))
+        if len(calls) == 1:
+            real(books)  # our rows went in, then the insert of another server's twin failed
+            raise IntegrityError("UNIQUE constraint failed: livecalls_callsession.account_id, provider_session_id")
+        real(books)
+
+    monkeypatch.setattr(ingest_batch, "sessions_write", write)
+    events = incoming_call(account)[:3]
+    results = webhook_events_ingest([(account, e) for e in events])
+    assert len(calls) == 2
+    assert [r.status for r in results] == ["applied"] * 3
+    assert WebhookEvent.objects.count() == 3
+    assert CallSession.objects.count() == 1
+    assert session_of(account, 777).state == CallSession.State.TALKING
+    assert session_of(account, 777).legs.count() == 2

@@ -105,6 +105,49 @@ print(json.dumps({{"id": a.pk, "secret": a.webhook_secret}}))
     assert seconds < 5
 
 
+def test_the_same_webhooks_on_both_servers_at_once_create_and_apply_everything_once(services, cluster):
+    """A provider retrying through a load balancer: every event of 20 new calls reaches
+    server A and server B at the same moment. Their batches race to create the same
+    sessions and store the same events on PostgreSQL; each is stored and applied once."""
+    from dashboard.providers.callgear.notifications import TEMPLATES
+
+    server_a, server_b = cluster.servers
+    base = random.randrange(10**8, 10**9)
+    account = django_shell(services, f"""
+import json
+from dashboard.models import ProviderAccount
+a = ProviderAccount.objects.create(kind="callgear", name="Scale race {base}",
+    base_url={cluster.sandbox.url + "/callgear"!r}, is_sandbox=True, callgear_auth="access_key", access_key="k")
+print(json.dumps({{"id": a.pk, "secret": a.webhook_secret}}))
+""")
+    steps = [("incoming_call", {}), ("talk_started", {"leg_ids": "1,2"}), ("call_held", {"leg_id": 1})]
+    bodies = []
+    for call in range(20):
+        for seq, (kind, extra) in enumerate(steps, start=1):
+            bodies.append(TEMPLATES[kind].render({
+                "notification_mnemonic": kind, "notification_time": f"2026-11-30T10:00:0{seq}.000Z",
+                "call_session_id": base + call, "session_event_seq": seq, "virtual_phone_number": "74950000000",
+                "contact_phone_number": f"7911000{call:04d}", "direction": "in", "external_id": "",
+                "employee_id": "", "employee_full_name": "", **extra}))
+    headers = {"Content-Type": "application/json", "X-Callboard-Secret": account["secret"]}
+
+    async def deliver() -> list[dict]:
+        async with httpx.AsyncClient(timeout=30) as client:
+            posts = [client.post(f"{server.url}/hooks/{account['id']}/", content=body, headers=headers)
+                     for body in bodies for server in (server_a, server_b)]
+            return [r.json() | {"code": r.status_code} for r in await asyncio.gather(*posts)]
+
+    answers = asyncio.run(deliver())
+    assert {a["code"] for a in answers} == {200}, answers
+    assert Counter(a["status"] for a in answers) == {"accepted": 60, "duplicate": 60}
+    assert services.sql("SELECT count(*), count(applied_at) FROM livecalls_webhookevent WHERE account_id = %s",
+                        (account["id"],))[0] == (60, 60)
+    sessions = services.sql("SELECT s.state, s.last_event_seq, (SELECT count(*) FROM livecalls_leg l "
+                            "WHERE l.session_id = s.id) FROM livecalls_callsession s WHERE s.account_id = %s",
+                            (account["id"],))
+    assert sorted(sessions) == [("on_hold", 3, 2)] * 20
+
+
 # --- Campaign push with several workers ------------------------------------------------------
 
 
