@@ -75,7 +75,8 @@ def send_html(group: str, html: str, *, variants: Mapping[str, str] | None = Non
     message = {"type": "html.push", "html": html}
     if variants:
         message["variants"] = dict(variants)
-    transaction.on_commit(lambda: group_send(group, message))
+    # robust: what is committed stays committed if a push fails (the page resyncs on reconnect).
+    transaction.on_commit(lambda: group_send(group, message), robust=True)
 
 
 def perms_context(*codenames: str) -> dict[str, dict[str, dict[str, bool]]]:

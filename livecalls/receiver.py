@@ -56,9 +56,27 @@ def webhooks_receive(deliveries: Sequence[tuple[int, str | None, bytes]]) -> lis
                 answers.append(None)
             except BadNotification as exc:
                 answers.append((400, {"error": str(exc)}))
-    results = iter(webhook_events_ingest(items) if items else [])
-    return [answer or (200, {"status": "duplicate" if next(results).duplicate else "accepted"})
-            for answer in answers]
+            except Exception as exc:  # a body no parser foresaw: refused, not the batch's failure
+                logger.warning("%s: unreadable notification (%s)", account, type(exc).__name__)
+                answers.append((400, {"error": f"not a notification this account sends ({type(exc).__name__})"}))
+    results = iter(_ingest(items))
+    return [answer or next(results) for answer in answers]
+
+
+def _ingest(items: list[Any]) -> list[Answer]:
+    """The batch at once; if it fails (not a lost race: that is retried inside), each
+    event on its own, so that one event the database refuses fails alone."""
+    if not items:
+        return []
+    try:
+        results = webhook_events_ingest(items)
+    except Exception:
+        if len(items) == 1:
+            logger.exception("%s event %s not stored", items[0][0], items[0][1].dedupe_key)
+            return [NOT_STORED]
+        logger.warning("a batch of %d webhooks failed; storing them one by one", len(items), exc_info=True)
+        return [answer for item in items for answer in _ingest([item])]
+    return [(200, {"status": "duplicate" if result.duplicate else "accepted"}) for result in results]
 
 
 class WebhookReceiver:
@@ -77,10 +95,10 @@ class WebhookReceiver:
         return await answer
 
     def _start(self) -> None:
-        if self._thread is not None:
+        if self._thread is not None and self._thread.is_alive():
             return
         with self._lock:
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="webhook-receiver", daemon=True)
                 self._thread.start()
 
@@ -100,7 +118,10 @@ class WebhookReceiver:
                 logger.exception("a batch of %d webhooks failed; nothing of it is stored", len(batch))
                 answers = [NOT_STORED] * len(batch)
             for (_, _, _, loop, future), answer in zip(batch, answers, strict=True):
-                loop.call_soon_threadsafe(_answer, future, answer)
+                try:
+                    loop.call_soon_threadsafe(_answer, future, answer)
+                except RuntimeError:  # that request's loop is gone (it was cancelled): nobody waits
+                    pass
 
 
 def _answer(future: asyncio.Future[Answer], answer: Answer) -> None:

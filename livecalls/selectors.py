@@ -57,7 +57,7 @@ def agent_for(account: ProviderAccount, employee_ref: str | int | None) -> Any:
     profiles = AgentProfile.objects.select_related("user")
     if account.kind == ProviderAccount.Kind.CALLGEAR:
         ref = str(employee_ref)
-        profile = profiles.filter(callgear_employee_id=int(ref)).first() if ref.isdigit() else None
+        profile = profiles.filter(callgear_employee_id=int(ref)).first() if ref.isascii() and ref.isdigit() else None
     else:
         profile = profiles.filter(ccai_agent_email__iexact=str(employee_ref)).first()
     return profile.user if profile else None
@@ -67,15 +67,19 @@ def agents_for(account: ProviderAccount, employee_refs: Iterable[str]) -> dict[s
     """``agent_for`` for many provider identities in one query: ref -> user or None."""
     refs = {str(r) for r in employee_refs if r not in (None, "")}
     found: dict[str, Any] = dict.fromkeys(refs)
+    wanted: dict[Any, list[str]] = {}  # as the database compares them: "007" is 7, "A@x" is "a@x"
     profiles = AgentProfile.objects.select_related("user").order_by("pk")  # first match wins, as agent_for
     if account.kind == ProviderAccount.Kind.CALLGEAR:
-        wanted = {int(r): r for r in refs if r.isdigit()}
-        matches = ((wanted[p.callgear_employee_id], p) for p in profiles.filter(callgear_employee_id__in=wanted))
+        for ref in refs:
+            if ref.isascii() and ref.isdigit():
+                wanted.setdefault(int(ref), []).append(ref)
+        matches = ((p.callgear_employee_id, p) for p in profiles.filter(callgear_employee_id__in=wanted))
     else:
-        wanted = {r.lower(): r for r in refs}
-        matches = ((wanted[p.email], p) for p in profiles.annotate(email=Lower("ccai_agent_email"))
-                   .filter(email__in=wanted))
-    for ref, profile in matches:
-        if found[ref] is None:
-            found[ref] = profile.user
+        for ref in refs:
+            wanted.setdefault(ref.lower(), []).append(ref)
+        matches = ((p.email, p) for p in profiles.annotate(email=Lower("ccai_agent_email")).filter(email__in=wanted))
+    for key, profile in matches:
+        for ref in wanted[key]:
+            if found[ref] is None:
+                found[ref] = profile.user
     return found

@@ -53,7 +53,7 @@ Item = tuple[ProviderAccount, ParsedEvent]
 
 
 def _values(obj: Any, fields: Sequence[Any]) -> dict[str, Any]:
-    return {f.attname: getattr(obj, f.attname) for f in fields}
+    return _copied({f.attname: getattr(obj, f.attname) for f in fields})
 
 
 _SESSION_FIELDS = [f for f in CallSession._meta.concrete_fields if not f.primary_key]
@@ -175,7 +175,8 @@ def _ingest(items: Sequence[Item]) -> list[IngestResult]:
     sessions_write(changed)
     if failed:
         WebhookEvent.objects.filter(pk__in=failed).update(applied_at=None)
-    for account in {account.pk: account for (account, _), row in zip(items, rows, strict=True) if row}.values():
+    touched = {account.pk: account for (account, _), row in zip(items, rows, strict=True) if row}
+    for _, account in sorted(touched.items()):
         account_sync_touch(account, last_event_at=now)
     sessions_broadcast([(book.session, book.ordered()) for book in changed])
     return results
@@ -236,7 +237,7 @@ def sessions_load(items: Sequence[Item], agents: dict[tuple[int, str], Any]) -> 
     for account, event in items:
         refs.setdefault(account.pk, (account, set()))[1].add(event.session_ref)
     sessions: list[CallSession] = []
-    for account, names in refs.values():
+    for account, names in sorted(refs.values(), key=lambda entry: entry[0].pk):  # lock order: module docstring
         found = (CallSession.objects.select_for_update(of=("self",)).select_related("agent")
                  .filter(account=account, provider_session_id__in=names).order_by("pk"))
         for session in found:
@@ -258,9 +259,8 @@ def sessions_write(books: Sequence[BufferedLegs]) -> None:
     new_legs: list[Leg] = []
     for book in books:
         if id(book.session) not in created:
-            fields = book.changed(book.session, _SESSION_FIELDS)
-            if fields:
-                book.session.save(update_fields=[*fields, "updated_at"])
+            # updated_at always: reconciliation reads it as "a webhook came after my listing".
+            book.session.save(update_fields=[*book.changed(book.session, _SESSION_FIELDS), "updated_at"])
         for leg in book.legs.values():
             if leg.pk is None:
                 leg.session = book.session  # now with its id

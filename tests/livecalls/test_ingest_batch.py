@@ -169,3 +169,89 @@ def test_a_batch_that_lost_a_creation_race_is_applied_again_once(account, monkey
     assert CallSession.objects.count() == 1
     assert session_of(account, 777).state == CallSession.State.TALKING
     assert session_of(account, 777).legs.count() == 2
+
+
+# --- one bad delivery fails alone ---------------------------------------------------------
+
+
+def deliveries(account, bodies):
+    return [(account.pk, account.webhook_secret, body) for body in bodies]
+
+
+def callgear_body(**values) -> bytes:
+    from dashboard.providers.callgear.notifications import TEMPLATES
+
+    base = {"notification_mnemonic": "talk_started", "notification_time": "2026-01-01T10:00:05Z",
+            "call_session_id": 4242, "session_event_seq": 1, "leg_ids": "1,2", "virtual_phone_number": "74950000000",
+            "contact_phone_number": "79110000001", "direction": "in", "external_id": "", "employee_id": 25,
+            "employee_full_name": "E"}
+    base.update(values)
+    return TEMPLATES[base["notification_mnemonic"]].render(base).encode()
+
+
+@pytest.mark.parametrize(("values", "names"), [
+    ({"employee_id": "²"}, None),  # not a number: no agent, the event is still applied
+    ({"notification_time": "2024-13-01 00:00:00"}, "notification_time"),
+    ({"session_event_seq": 2**40}, "session_event_seq"),
+    ({"leg_ids": "1" * 70}, "leg_id"),
+    ({"call_session_id": "9" * 70}, "call_session_id"),
+])
+def test_crafted_values_are_refused_by_name_and_the_rest_of_the_batch_goes_on(account, values, names):
+    from livecalls.receiver import webhooks_receive
+
+    bodies = [callgear_body(call_session_id=1), callgear_body(**values), callgear_body(call_session_id=2)]
+    answers = webhooks_receive(deliveries(account, bodies))
+    assert answers[0] == answers[2] == (200, {"status": "accepted"})
+    if names is None:
+        assert answers[1] == (200, {"status": "accepted"})
+    else:
+        assert answers[1][0] == 400 and names in answers[1][1]["error"], answers[1]
+    assert CallSession.objects.filter(provider_session_id__in=["1", "2"]).count() == 2
+
+
+def test_an_event_the_database_refuses_fails_alone(account, monkeypatch):
+    from django.db import DataError
+
+    from livecalls.receiver import webhooks_receive
+
+    real = ingest_batch.sessions_write
+
+    def write(books):
+        if any(book.session.provider_session_id == "13" for book in books):
+            raise DataError("value too long for type character varying(32)")
+        real(books)
+
+    monkeypatch.setattr(ingest_batch, "sessions_write", write)
+    bodies = [callgear_body(call_session_id=n) for n in (11, 12, 13, 14)]
+    answers = webhooks_receive(deliveries(account, bodies))
+    assert [code for code, _ in answers] == [200, 200, 503, 200]
+    assert sorted(CallSession.objects.values_list("provider_session_id", flat=True)) == ["11", "12", "14"]
+    assert WebhookEvent.objects.count() == 3  # the refused one is not stored: its provider sends it again
+
+
+def test_agents_named_two_ways_are_both_found(account, agent):
+    from livecalls.selectors import agents_for
+
+    AgentProfile.objects.update_or_create(user=agent, defaults={"callgear_employee_id": 7})
+    assert agents_for(account, ["7", "007", "8", "²"]) == {"7": agent, "007": agent, "8": None, "²": None}
+
+
+def test_the_receiver_outlives_a_request_that_went_away(account):
+    """A request cancelled (its loop closed) before its answer: the next ones are answered."""
+    import asyncio
+
+    from livecalls.receiver import RECEIVER
+
+    async def gone():
+        try:
+            await asyncio.wait_for(RECEIVER.receive(account.pk, account.webhook_secret, callgear_body()), 0)
+        except TimeoutError:
+            pass
+
+    asyncio.run(gone())  # its loop is closed when the receiver answers
+
+    async def next_one():
+        return await asyncio.wait_for(
+            RECEIVER.receive(account.pk, account.webhook_secret, callgear_body(call_session_id=5151)), 10)
+
+    assert asyncio.run(next_one()) == (200, {"status": "accepted"})

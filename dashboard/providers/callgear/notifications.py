@@ -209,7 +209,8 @@ def _int(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    text = value.strip().lstrip("-") if isinstance(value, str) else ""
+    if text.isascii() and text.isdigit():  # "²".isdigit() is true, int("²") fails
         return int(value.strip())
     return None
 
