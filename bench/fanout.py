@@ -16,7 +16,8 @@ agent's call on an agent's socket.
 
 Setups: ``memory`` (one server, the in-memory layer) and ``redis`` (two servers sharing
 the SQLite file, the Redis pub/sub layer; a private redis-server is started on a free
-127.0.0.1 port and stopped). ``--stock`` runs the servers with Channels' stock in-memory
+127.0.0.1 port and stopped). ``--postgres`` puts the floor on a PostgreSQL server (and the
+redis setup on its Redis) that scripts/services.sh starts and stops: the production layout. ``--stock`` runs the servers with Channels' stock in-memory
 layer (capacity 100) and the stock consumer dispatch (the "before" figures).
 ``--profile`` samples the first server with py-spy (if installed) and prints where its
 time goes. Everything is bounded: each scenario posts ``rate x duration`` events and
@@ -336,10 +337,10 @@ def profile_summary(path: Path, top: int = 14) -> str:
     self_t: collections.Counter[str] = collections.Counter()
     incl: collections.Counter[str] = collections.Counter()
     total = 0
-    marks = ("webhook_event_ingest", "session_broadcast", "session_card_html", "event_apply",
-             "webhook_event_store", "account_sync_touch", "group_send", "html_push", "aclose_old_connections",
-             "_clean_expired", "render_to_string", "execute (", "send (websockets", "handle (django",
-             "get_response_async", "__call__ (channels", "_run_once", "select (", "poll (")
+    marks = ("webhooks_receive", "events_store", "sessions_load", "event_apply", "sessions_write",
+             "sessions_broadcast", "session_card_html", "account_sync_touch", "group_send", "html_push",
+             "asgi_webhook", "aclose_old_connections", "_clean_expired", "execute (", "WebSocketsSansIOProtocol.send",
+             "handle (django", "__call__ (channels", "_run_once", "select (", "poll (")
     for line in path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         if not count.isdigit():
