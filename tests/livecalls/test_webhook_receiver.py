@@ -42,21 +42,29 @@ class Answer:
         return json.loads(self.content)
 
 
-def asgi_post(path: str, body: str | bytes, headers: dict[str, str], method: str = "POST") -> Answer:
-    """Through the ASGI application as uvicorn runs it: webhooks skip Django's handler there."""
+def asgi_posts(path: str, bodies: list[str | bytes], headers: dict[str, str], method: str = "POST") -> list[Answer]:
+    """All at once through the ASGI application as uvicorn runs it: webhooks skip Django's
+    handler there."""
+    import asyncio
+
     import httpx
     from asgiref.sync import async_to_sync
 
     from dashboard.asgi import application
 
-    async def go() -> Answer:
+    async def go() -> list[Answer]:
         transport = httpx.ASGITransport(app=application)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            response = await client.request(method, path, content=body,
-                                            headers={"content-type": "application/json", **headers})
-        return Answer(response.status_code, response.content)
+            responses = await asyncio.gather(*(
+                client.request(method, path, content=body, headers={"content-type": "application/json", **headers})
+                for body in bodies))
+        return [Answer(r.status_code, r.content) for r in responses]
 
     return async_to_sync(go)()
+
+
+def asgi_post(path: str, body: str | bytes, headers: dict[str, str], method: str = "POST") -> Answer:
+    return asgi_posts(path, [body], headers, method)[0]
 
 
 def django_post(path: str, body: str | bytes, headers: dict[str, str]) -> Answer:
@@ -124,23 +132,9 @@ def test_the_asgi_receiver_answers_only_a_post_of_a_sane_size(callgear_account, 
 
 def test_concurrent_deliveries_are_each_answered_and_stored_once(callgear_account):
     """Many at once (they are applied in batches): every request gets its own answer."""
-    import asyncio
-
-    import httpx
-    from asgiref.sync import async_to_sync
-
-    from dashboard.asgi import application
-
-    headers = {"X-Callboard-Secret": callgear_account.webhook_secret, "content-type": "application/json"}
+    headers = {"X-Callboard-Secret": callgear_account.webhook_secret}
     bodies = [callgear_body(call_session_id=900 + n % 10, session_event_seq=1 + n // 10) for n in range(40)]
-
-    async def go():
-        transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            return await asyncio.gather(*(client.post(f"/hooks/{callgear_account.pk}/", content=b, headers=headers)
-                                          for b in bodies + bodies[:10]))
-
-    answers = [r.json()["status"] for r in async_to_sync(go)()]
+    answers = [a.json()["status"] for a in asgi_posts(f"/hooks/{callgear_account.pk}/", bodies + bodies[:10], headers)]
     assert answers[:40] == ["accepted"] * 40
     assert answers[40:] == ["duplicate"] * 10
     assert WebhookEvent.objects.count() == 40
