@@ -12,6 +12,7 @@ from campaigns.importing.mapping import guess_mapping
 from campaigns.importing.phones import check_phone
 from campaigns.importing.reader import TableReader
 from campaigns.models import DoNotCallEntry
+from campaigns.selectors import phones_among
 
 
 @dataclass
@@ -34,7 +35,7 @@ def dnc_import(*, upload: UploadedFile, region: str = "", user: Any = None, reas
     batch: set[str] = set()
 
     def flush() -> None:
-        known = set(DoNotCallEntry.objects.filter(phone_e164__in=batch).order_by().values_list("phone_e164", flat=True))
+        known = phones_among(batch, model=DoNotCallEntry)
         DoNotCallEntry.objects.bulk_create(
             [DoNotCallEntry(phone_e164=p, reason=reason, added_by=user) for p in batch - known], ignore_conflicts=True)
         result.added += len(batch - known)
