@@ -23,8 +23,13 @@ def test_stores_jobs_with_their_payload_and_policy_and_skips_phones_already_ther
         first = call_jobs_insert(campaign_id=campaign.pk, number_list_id=None, accepted=[
             accepted(2, "14155550101", zone="America/Los_Angeles", payload={"name": "Zoë", "sum": "12.50"}),
             accepted(3, "14155550102", policy={"maxAttempts": 3}),
+            accepted(4, "14155550104", payload={'say "hi"\\': "line\nbreak\t\u2028 ☎", "n": 12},
+                     policy={"allowedDays": ["mon", "fri"], "retryIntervalInMinutes": 5}),
         ])
-    assert first == 2
+    assert first == 3
+    odd = CallJob.objects.get(phone_e164="+14155550104")
+    assert odd.payload == {'say "hi"\\': "line\nbreak\t\u2028 ☎", "n": 12}
+    assert odd.policy == {"allowedDays": ["mon", "fri"], "retryIntervalInMinutes": 5}
     job = CallJob.objects.get(campaign=campaign, phone_e164="+14155550101")
     assert (job.row_number, job.phone, job.gmt_zone, job.job_status) == (2, "14155550101", "America/Los_Angeles", "pending")
     assert job.payload == {"name": "Zoë", "sum": "12.50"} and job.policy == {} and job.created_at is not None
@@ -34,5 +39,5 @@ def test_stores_jobs_with_their_payload_and_policy_and_skips_phones_already_ther
         again = call_jobs_insert(campaign_id=campaign.pk, number_list_id=None,
                                  accepted=[accepted(4, "14155550102"), accepted(5, "14155550103")])
     assert again == 1
-    assert CallJob.objects.filter(campaign=campaign).count() == 3
+    assert CallJob.objects.filter(campaign=campaign).count() == 4
     assert call_jobs_insert(campaign_id=campaign.pk, number_list_id=None, accepted=[]) == 0
