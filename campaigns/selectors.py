@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +15,7 @@ from campaigns.models import (
     NumberList,
     PushBatch,
 )
+from dashboard import sql
 
 STATUS_LABELS = dict(JOB_STATUSES)
 
@@ -23,20 +23,13 @@ STATUS_LABELS = dict(JOB_STATUSES)
 def phones_among(numbers: Collection[str], *, model: type[Model], where: str = "",
                  params: Sequence[Any] = ()) -> set[str]:
     """Which of ``numbers`` the table of ``model`` holds in its ``phone_e164`` column,
-    with ``where`` (SQL with %s placeholders, ``params``) on top.
-
-    The list goes in as one parameter (a JSON array on SQLite, an array on PostgreSQL).
-    An ORM ``phone_e164__in`` prepares and compiles each of its thousands of values:
-    that was a third of an import's time, against a tenth for the SQL itself
-    (bench/ingest.py, profile). No ORDER BY: the answer is a set (with one, SQLite read
-    a whole campaign in id order for every batch)."""
+    with ``where`` (SQL with %s placeholders, ``params``) on top: one statement per
+    batch, the list as one parameter (dashboard.sql.among). No ORDER BY: the answer is a
+    set (with one, SQLite read a whole campaign in id order for every batch)."""
     if not numbers:
         return set()
     table = connection.ops.quote_name(model._meta.db_table)
-    if connection.vendor == "postgresql":
-        among, listed = "phone_e164 = ANY(%s)", list(numbers)
-    else:
-        among, listed = "phone_e164 IN (SELECT value FROM json_each(%s))", json.dumps(list(numbers))
+    among, listed = sql.among("phone_e164", numbers)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT phone_e164 FROM {table} WHERE {among}{' AND ' + where if where else ''}",
                        [listed, *params])

@@ -11,6 +11,7 @@ live one day at JAICP: a batch left pending longer is first reconciled by phone
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections import Counter
@@ -23,6 +24,7 @@ from django.utils import timezone
 
 from campaigns.models import CallJob, Campaign, PushBatch
 from campaigns.services.counts import status_counts_apply
+from dashboard import sql
 from dashboard.providers import accounts
 from dashboard.providers.base import ProviderError
 
@@ -55,15 +57,25 @@ def call_job_item(*, phone: str, gmt_zone: str, payload: Any, policy: dict[str, 
     return item
 
 
+def _json(text: str | None) -> Any:
+    return {} if text in (None, "", "{}") else json.loads(text)
+
+
 def push_batch_form(*, campaign: Campaign, size: int) -> PushBatch | None:
     """Choose up to ``size`` unbatched pending jobs and freeze them into a batch."""
     defaults = {k: v for k, v in (campaign.default_policy or {}).items() if v not in (None, "", [], {})}
+    table = CallJob._meta.db_table
     with transaction.atomic():
-        jobs = CallJob.objects.filter(campaign=campaign, push_batch__isnull=True, job_status="pending").order_by("pk")
-        if transaction.get_connection().features.has_select_for_update_skip_locked:
-            jobs = jobs.select_for_update(skip_locked=True)
-        # Plain values, not model instances: building 1,000 CallJobs was ~70% of this step.
-        chosen = list(jobs.values_list("pk", "phone", "gmt_zone", "payload", "policy")[:size])
+        connection = transaction.get_connection()
+        lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+        # Plain rows and plain json.loads: CallJob instances were ~70% of this step, and
+        # then JSONField's converters on two columns of every row were half of the rest.
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT id, phone, gmt_zone, payload, policy FROM {table} WHERE campaign_id = %s"
+                           f" AND push_batch_id IS NULL AND job_status = 'pending' ORDER BY id LIMIT %s{lock}",
+                           [campaign.pk, size])
+            chosen = [(pk, phone, zone, _json(payload), _json(policy))
+                      for pk, phone, zone, payload, policy in cursor.fetchall()]
         if not chosen:
             return None
         batch = PushBatch.objects.create(
@@ -74,8 +86,11 @@ def push_batch_form(*, campaign: Campaign, size: int) -> PushBatch | None:
                           for _, phone, zone, payload, policy in chosen],
         )
         # Only jobs still unbatched join; a concurrent pusher may have taken some.
-        taken = CallJob.objects.filter(pk__in=[row[0] for row in chosen], push_batch__isnull=True).update(
-            push_batch=batch)
+        ids, listed = sql.among("id", [row[0] for row in chosen])
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {table} SET push_batch_id = %s WHERE {ids} AND push_batch_id IS NULL",
+                           [batch.pk, listed])
+            taken = cursor.rowcount
         if taken != len(chosen):
             raise RuntimeError("call jobs were batched concurrently; retry")  # rolls back the batch
     return batch
