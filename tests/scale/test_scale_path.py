@@ -234,36 +234,43 @@ def test_a_worker_killed_mid_push_and_restarted_leaves_no_gap_and_no_duplicate(s
 
 
 def test_an_import_writes_call_jobs_once_on_postgresql(services, cluster):
-    """The writer's PostgreSQL branch (multi-row INSERT, jsonb, exact counts) through a real
-    import: a CSV list into a campaign that already holds one of its phones."""
-    phones = _phones(2500)  # more than one multi-row statement
-    rows = "\n".join(f"+{p},Customer {i},{i}.50" for i, p in enumerate(phones))
+    """The import's PostgreSQL branches through a real import: the writer (multi-row
+    INSERT, jsonb, exact counts) and the three phone checks (arrays as one parameter):
+    a phone already in the campaign, one called lately in another campaign, one on the
+    do-not-call list."""
+    phones = _phones(6000)  # more than one multi-row statement; consecutive, so built in the shell
     result = django_shell(services, f"""
 import json
+rows = "\\n".join(f"+{{{int(phones[0])} + i}},Customer {{i}},{{i}}.50" for i in range({len(phones)}))
 from collections import Counter
 from django.core.files.base import ContentFile
 from django.db import connection
-from campaigns.models import CallJob, Campaign, CampaignStatusCount, NumberList
+from campaigns.models import CallJob, Campaign, CampaignStatusCount, DoNotCallEntry, NumberList
 from campaigns.services.counts import status_counts_apply
 from campaigns.services.imports import number_list_import_run
 from dashboard.models import ProviderAccount
 assert connection.vendor == "postgresql"
 account = ProviderAccount.objects.create(kind="jaicp", name="import-pg", base_url="http://127.0.0.1:9/jaicp")
 campaign = Campaign.objects.create(account=account, name="import-pg", token="import-pg-token")
+other = Campaign.objects.create(account=account, name="import-pg-other", token="import-pg-other-token")
 CallJob.objects.create(campaign=campaign, phone={phones[0]!r}, phone_e164="+" + {phones[0]!r})
+CallJob.objects.create(campaign=other, phone={phones[1]!r}, phone_e164="+" + {phones[1]!r})
+DoNotCallEntry.objects.create(phone_e164="+" + {phones[2]!r})
 status_counts_apply(campaign_id=campaign.pk, delta=Counter({{"pending": 1}}))
 nl = NumberList(campaign=campaign, original_name="list.csv", default_region="US", state="importing",
-                mapping={{"phone": "phone", "payload": ["name", "sum"]}})
-nl.file.save("list.csv", ContentFile(("phone,name,sum\\n" + {rows!r}).encode()), save=True)
+                recent_days=7, mapping={{"phone": "phone", "payload": ["name", "sum"]}})
+nl.file.save("list.csv", ContentFile(("phone,name,sum\\n" + rows).encode()), save=True)
 summary = number_list_import_run(number_list=nl)
-job = CallJob.objects.get(campaign=campaign, phone_e164="+" + {phones[1]!r})
+job = CallJob.objects.get(campaign=campaign, phone_e164="+" + {phones[3]!r})
 with connection.cursor() as cur:
     cur.execute("SELECT payload->>'name' FROM campaigns_calljob WHERE id = %s", [job.pk])
     name = cur.fetchone()[0]
 counts = dict(CampaignStatusCount.objects.filter(campaign=campaign).values_list("status", "count"))
 print(json.dumps({{"stored": CallJob.objects.filter(campaign=campaign).count(), "counts": counts,
-                  "accepted": summary.valid, "name": name, "payload": job.payload}}))
+                  "accepted": summary.valid, "reasons": summary.invalid_by_reason, "name": name,
+                  "payload": job.payload}}))
 """)
-    assert result["stored"] == 2500 and result["counts"] == {"pending": 2500}, result
-    assert result["accepted"] == 2499  # the phone already in the campaign is a duplicate
-    assert result["name"] == "Customer 1" and result["payload"] == {"name": "Customer 1", "sum": "1.50"}
+    assert result["stored"] == 5998 and result["counts"] == {"pending": 5998}, result
+    assert result["accepted"] == 5997
+    assert result["reasons"] == {"duplicate_in_campaign": 1, "duplicate_recent": 1, "do_not_call": 1}, result
+    assert result["name"] == "Customer 3" and result["payload"] == {"name": "Customer 3", "sum": "3.50"}
