@@ -183,7 +183,8 @@ def main() -> None:
     rss_before = common.peak_rss_mb()
     cpu_before = common.cpu_seconds()
     load_before = common.load_average()
-    real = run_real(path, user=user, workers=args.workers, profile=args.profile)
+    with common.TreeMemorySampler() as memory:
+        real = run_real(path, user=user, workers=args.workers, profile=args.profile)
     rss = common.peak_rss_mb()
     cpu = common.cpu_seconds()
     real["cpu_s"] = {"self": round(cpu["self"] - cpu_before["self"], 1),
@@ -195,13 +196,14 @@ def main() -> None:
         tracemalloc.stop()
     real["peak_rss_mb"] = {"self": round(rss["self"], 1), "workers": round(rss["children"], 1),
                            "self_before_import": round(rss_before["self"], 1)}
+    real["peak_pss_mb_all_processes"] = round(memory.peak_mb, 1)
     print("real path:", json.dumps(real, ensure_ascii=False), flush=True)
 
     baseline = run_baseline(path, rows=min(args.baseline_rows, args.rows))
     print("baseline:", json.dumps(baseline), flush=True)
 
     ratio = real["rows_per_s"] / baseline["rows_per_s"]
-    peak = max(real["peak_rss_mb"]["self"], real["peak_rss_mb"]["workers"])
+    peak = real["peak_pss_mb_all_processes"]  # the import is three processes: all of them
     result = {
         "bench": "ingest",
         "machine": common.machine(),
@@ -213,12 +215,13 @@ def main() -> None:
         "rows_per_s": real["rows_per_s"],
         "peak_rss_mb_self": real["peak_rss_mb"]["self"],
         "peak_rss_mb_worker": real["peak_rss_mb"]["workers"],
+        "peak_pss_mb_all_processes": real["peak_pss_mb_all_processes"],
         "baseline_rows_per_s": baseline["rows_per_s"],
         "ratio_vs_baseline": round(ratio, 1),
         "targets": {
             f"seconds <= {TARGET_SECONDS} (for 1,000,000 rows)": common.verdict(
                 real["seconds_total"] * 1_000_000 / max(args.rows, 1), TARGET_SECONDS),
-            f"peak RSS < {TARGET_PEAK_MB} MB": common.verdict(peak, TARGET_PEAK_MB),
+            f"peak memory, all processes < {TARGET_PEAK_MB} MB": common.verdict(peak, TARGET_PEAK_MB),
             f"ratio >= {TARGET_RATIO}x": common.verdict(ratio, TARGET_RATIO, higher_is_better=True),
         },
     }

@@ -7,11 +7,9 @@ taken oldest first), so two files never mix their duplicates checks.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -21,25 +19,18 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
 from django.utils import timezone
 
-from campaigns.importing.mapping import ColumnMapping, MappingError, guess_mapping
+from campaigns.importing.mapping import ColumnMapping, guess_mapping
 from campaigns.importing.pipeline import import_numbers
 from campaigns.importing.reader import preview
 from campaigns.importing.report import ImportSummary
-from campaigns.importing.validate import AcceptedNumber
 from campaigns.importing.window import CallingPolicy, WindowPreview, preview_calling_window
 from campaigns.models import CallJob, Campaign, DoNotCallEntry, NumberList
 from campaigns.selectors import phones_among
-from campaigns.services.counts import status_counts_apply
+from campaigns.services.job_writer import job_writer_open
 
 logger = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 0.5  # seconds between progress writes and pushes
-# Rows stored per transaction. Each commit writes every index page it touched, and the
-# unique (phone, campaign) index takes random keys, so small commits rewrite the same
-# pages over and over: a million rows take 21 s of SQLite alone in commits of 5,000 and
-# 15 s in commits of 20,000 (bench/storage_floor.py). A commit of 20,000 holds SQLite's
-# write lock for ~0.4 s, well inside the 20 s busy timeout other writers wait.
-IMPORT_BATCH_ROWS = 20_000
 
 
 class ImportRefused(ValueError):
@@ -133,91 +124,26 @@ def _lookup_dnc(numbers: list[str]) -> set[str]:
     return phones_among(numbers, model=DoNotCallEntry)
 
 
-_INSERT_COLUMNS = ("campaign_id", "number_list_id", "provider_job_id", "push_error", "job_status", "attempts_count",
-                   "tag_name", "row_number", "phone", "phone_e164", "gmt_zone", "payload", "policy", "created_at")
-_PG_ROWS_PER_STATEMENT = 5000  # 7 parameters a row, under PostgreSQL's 65,535
-
-
-_quote = json.encoder.encode_basestring_ascii  # json.dumps's own string encoder (C)
-
-
-def _json_object(values: dict[str, Any]) -> str:
-    """``json.dumps(values)``, at half the cost for what an import carries: flat dicts of
-    cells. Two of these per row were ~10% of a million-row import (bench/ingest.py)."""
-    if not values:
-        return "{}"
-    try:
-        return "{" + ", ".join([f"{_quote(key)}: {_quote(value)}" for key, value in values.items()]) + "}"
-    except TypeError:  # not all strings (a policy's numbers and lists)
-        return json.dumps(values)
-
-
-def call_jobs_insert(*, campaign_id: int, number_list_id: int | None, accepted: Sequence[AcceptedNumber]) -> int:
-    """Store accepted numbers as pending call jobs; a phone the campaign already has is
-    skipped (the unique constraint, for a concurrent writer: the import itself checks
-    first). Returns how many were stored.
-
-    One prepared INSERT run over the rows instead of ``bulk_create``: building and
-    compiling the model instances was two thirds of an import (bench/ingest.py)."""
-    connection = transaction.get_connection()
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    encode = _json_object
-    rows = [(a.row, a.phone, a.e164, a.gmt_zone or "", encode(a.payload), encode(a.policy), now) for a in accepted]
-    if not rows:
-        return 0
-    table = connection.ops.quote_name(CallJob._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(c) for c in _INSERT_COLUMNS)
-    # What every row of the call shares is written into the statement (two ids made
-    # ints here, and constants): binding it again for each of a million rows was ~5%.
-    shared = f"{int(campaign_id)}, {'NULL' if number_list_id is None else int(number_list_id)}, '', '', 'pending', 0, ''"
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # One multi-row statement per chunk: rowcount is exact, and the JSON goes in as jsonb.
-            one = f"({shared}, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s)"
-            stored = 0
-            for start in range(0, len(rows), _PG_ROWS_PER_STATEMENT):
-                chunk = rows[start:start + _PG_ROWS_PER_STATEMENT]
-                cursor.execute(f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * len(chunk))} "
-                               "ON CONFLICT DO NOTHING", [v for row in chunk for v in row])
-                stored += cursor.rowcount
-            return stored
-        # SQLite sums executemany's modifications into rowcount; ignored conflicts add 0.
-        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({shared}, %s, %s, %s, %s, %s, %s, %s) "
-                           "ON CONFLICT DO NOTHING", rows)
-        return cursor.rowcount
-
-
 def number_list_import_run(*, number_list: NumberList,
                            on_progress: Callable[[NumberList], None] | None = None) -> ImportSummary:
     """Import a claimed list: accepted numbers become pending call jobs, the rest goes to
-    the error report. Progress is written to the row (so a reopened page shows it) and
-    handed to ``on_progress`` at most every half second."""
+    the error report. Progress is written with the jobs (so a reopened page shows what
+    is stored) and handed to ``on_progress`` at most every half second. A list that
+    cannot be finished is marked failed, with the reason, and the error raised."""
     campaign_id = number_list.campaign_id
+    writer = job_writer_open(campaign_id=campaign_id, number_list_id=number_list.pk,
+                             size_bytes=number_list.size or number_list.file.size)
     last = [0.0]
 
     def progress(rows: int, done: int, total: int) -> None:
+        writer.note_progress(rows, done)
         now = time.monotonic()
         if now - last[0] < PROGRESS_EVERY and done < total:
             return
         last[0] = now
         number_list.rows_done, number_list.bytes_done = rows, done
-        NumberList.objects.filter(pk=number_list.pk).update(rows_done=rows, bytes_done=done)
         if on_progress is not None:
             on_progress(number_list)
-
-    unstored: list[AcceptedNumber] = []
-
-    def store() -> None:
-        with transaction.atomic():
-            created = call_jobs_insert(campaign_id=campaign_id, number_list_id=number_list.pk, accepted=unstored)
-            status_counts_apply(campaign_id=campaign_id, delta=Counter({"pending": created}))
-        unstored.clear()
-
-    # The pipeline's batches stay small (they set its memory); commits gather several.
-    def sink(batch: Sequence[AcceptedNumber]) -> None:
-        unstored.extend(batch)
-        if len(unstored) >= IMPORT_BATCH_ROWS:
-            store()
 
     try:
         with number_list.file.open("rb") as fh:
@@ -225,16 +151,16 @@ def number_list_import_run(*, number_list: NumberList,
                 fh,
                 mapping=mapping_from_json(number_list.mapping),
                 default_region=number_list.default_region or settings.PHONE_DEFAULT_REGION,
-                sink=sink,
+                sink=writer.add,
                 existing_phones=_lookup_existing(campaign_id),
                 recent_phones=_lookup_recent(campaign_id, number_list.recent_days) if number_list.recent_days else None,
                 dnc=_lookup_dnc,
                 progress=progress,
             )
-        if unstored:
-            store()
-    except (MappingError, ValueError, OSError) as exc:
-        number_list.state, number_list.error = NumberList.State.FAILED, str(exc)
+        writer.close()
+    except Exception as exc:
+        writer.abort()
+        number_list.state, number_list.error = NumberList.State.FAILED, str(exc) or type(exc).__name__
         number_list.finished_at = timezone.now()
         number_list.save(update_fields=["state", "error", "finished_at"])
         if on_progress is not None:

@@ -8,7 +8,7 @@ from django.db import transaction
 
 from campaigns.importing.validate import AcceptedNumber
 from campaigns.models import CallJob
-from campaigns.services.imports import call_jobs_insert
+from campaigns.services.job_writer import call_jobs_insert
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -43,9 +43,9 @@ def test_numbers_the_database_knows_are_refused_by_reason_and_large_lists_commit
     from django.utils import timezone
 
     from campaigns.models import Campaign, CampaignStatusCount, DoNotCallEntry
-    from campaigns.services import imports
+    from campaigns.services import job_writer
 
-    monkeypatch.setattr(imports, "IMPORT_BATCH_ROWS", 2)
+    monkeypatch.setattr(job_writer, "IMPORT_BATCH_ROWS", 2)
     other = Campaign.objects.create(account=campaign.account, name="Autumn", token="autumn-token")
     CallJob.objects.create(campaign=campaign, phone="16505550100", phone_e164="+16505550100")
     lately = CallJob.objects.create(campaign=other, phone="16505550101", phone_e164="+16505550101")

@@ -233,11 +233,12 @@ def test_a_worker_killed_mid_push_and_restarted_leaves_no_gap_and_no_duplicate(s
 # --- The import's writer on PostgreSQL --------------------------------------------------------
 
 
-def test_an_import_writes_call_jobs_once_on_postgresql(services, cluster):
+@pytest.mark.parametrize("writer_process", [False, True], ids=["writer-in-process", "writer-process"])
+def test_an_import_writes_call_jobs_once_on_postgresql(services, cluster, writer_process):
     """The import's PostgreSQL branches through a real import: the writer (multi-row
-    INSERT, jsonb, exact counts) and the three phone checks (arrays as one parameter):
-    a phone already in the campaign, one called lately in another campaign, one on the
-    do-not-call list."""
+    INSERT, jsonb, exact counts; here and in a writer process of its own, as a big list
+    would have) and the three phone checks (arrays as one parameter): a phone already in
+    the campaign, one called lately in another campaign, one on the do-not-call list."""
     phones = _phones(6000)  # more than one multi-row statement; consecutive, so built in the shell
     result = django_shell(services, f"""
 import json
@@ -247,12 +248,17 @@ from django.core.files.base import ContentFile
 from django.db import connection
 from campaigns.models import CallJob, Campaign, CampaignStatusCount, DoNotCallEntry, NumberList
 from campaigns.services.counts import status_counts_apply
+from campaigns.services import job_writer
 from campaigns.services.imports import number_list_import_run
 from dashboard.models import ProviderAccount
 assert connection.vendor == "postgresql"
-account = ProviderAccount.objects.create(kind="jaicp", name="import-pg", base_url="http://127.0.0.1:9/jaicp")
-campaign = Campaign.objects.create(account=account, name="import-pg", token="import-pg-token")
-other = Campaign.objects.create(account=account, name="import-pg-other", token="import-pg-other-token")
+job_writer.WRITER_PROCESS_MIN_BYTES = 0 if {writer_process} else 1 << 40
+job_writer.IMPORT_BATCH_ROWS = 2500  # three commits
+account = ProviderAccount.objects.create(kind="jaicp", name="import-pg-{writer_process}",
+                                         base_url="http://127.0.0.1:9/jaicp")
+campaign = Campaign.objects.create(account=account, name="import-pg-{writer_process}", token="import-pg-{writer_process}")
+other = Campaign.objects.create(account=account, name="import-pg-other-{writer_process}",
+                                token="import-pg-other-{writer_process}")
 CallJob.objects.create(campaign=campaign, phone={phones[0]!r}, phone_e164="+" + {phones[0]!r})
 CallJob.objects.create(campaign=other, phone={phones[1]!r}, phone_e164="+" + {phones[1]!r})
 DoNotCallEntry.objects.create(phone_e164="+" + {phones[2]!r})
@@ -266,6 +272,8 @@ with connection.cursor() as cur:
     cur.execute("SELECT payload->>'name' FROM campaigns_calljob WHERE id = %s", [job.pk])
     name = cur.fetchone()[0]
 counts = dict(CampaignStatusCount.objects.filter(campaign=campaign).values_list("status", "count"))
+nl.refresh_from_db()
+assert (nl.state, nl.rows_done) == ("imported", 6000), (nl.state, nl.rows_done, nl.error)
 print(json.dumps({{"stored": CallJob.objects.filter(campaign=campaign).count(), "counts": counts,
                   "accepted": summary.valid, "reasons": summary.invalid_by_reason, "name": name,
                   "payload": job.payload}}))
