@@ -19,13 +19,20 @@ AGENT_PERMS = ("control_own_calls", "start_calls")
 
 
 def session_card_html(session: CallSession, *codenames: str, oob: bool = True, legs: list[Leg] | None = None,
-                      compact: bool = False, controls_open: bool = False) -> str:
+                      compact: bool = False, controls_open: bool = False, card_top: str | None = None) -> str:
     """``compact``: the supervisors' wall card, whose control panel loads when opened
-    (``controls_open`` renders it opened and filled, for the answer to an action sent from it)."""
+    (``controls_open`` renders it opened and filled, for the answer to an action sent from it).
+    ``card_top``: :func:`session_card_top_html` of the same session, if rendered already."""
     legs = list(session.legs.all()) if legs is None else legs
     context = {"session": session, "legs": legs, "oob": oob, "compact": compact or controls_open,
-               "controls_open": controls_open, **perms_context(*codenames)}
+               "controls_open": controls_open, "card_top": card_top, **perms_context(*codenames)}
     return render_to_string("livecalls/wall.html#session-card", context)
+
+
+def session_card_top_html(session: CallSession, *, legs: list[Leg], oob: bool = True) -> str:
+    """The part of a card every audience sees (the call, its chips and legs): rendered
+    once for a push, it was about 40% of rendering both cards (bench/fanout.py)."""
+    return render_to_string("livecalls/wall.html#session-card-top", {"session": session, "legs": legs, "oob": oob})
 
 
 def session_broadcast(*, session: CallSession) -> None:
@@ -40,11 +47,12 @@ def sessions_broadcast(changed: list[tuple[CallSession, list[Leg]]]) -> None:
     floor gets a frame per batch, not per event (shared PERFORMANCE-NOTES, 7)."""
     frames: dict[str, list[str]] = {}
     for session, legs in changed:
+        top = session_card_top_html(session, legs=legs)
         frames.setdefault(groups.calls_account_group(session.account_id), []).append(
-            session_card_html(session, *SUPERVISOR_PERMS, legs=legs, compact=True))
+            session_card_html(session, *SUPERVISOR_PERMS, legs=legs, compact=True, card_top=top))
         agent_ids = {session.agent_id, *(leg.agent_id for leg in legs)} - {None}
         if agent_ids:
-            html = session_card_html(session, *AGENT_PERMS, legs=legs)
+            html = session_card_html(session, *AGENT_PERMS, legs=legs, card_top=top)
             for agent_id in agent_ids:
                 frames.setdefault(groups.calls_agent_group(agent_id), []).append(html)
     for group, cards in frames.items():
