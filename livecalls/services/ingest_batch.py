@@ -257,10 +257,11 @@ def sessions_write(books: Sequence[BufferedLegs]) -> None:
         CallSession.objects.bulk_create(new_sessions)
     created = {id(session) for session in new_sessions}
     new_legs: list[Leg] = []
+    changed: list[tuple[Any, tuple[str, ...]]] = []
     for book in books:
         if id(book.session) not in created:
             # updated_at always: reconciliation reads it as "a webhook came after my listing".
-            book.session.save(update_fields=[*book.changed(book.session, _SESSION_FIELDS), "updated_at"])
+            changed.append((book.session, (*book.changed(book.session, _SESSION_FIELDS), "updated_at")))
         for leg in book.legs.values():
             if leg.pk is None:
                 leg.session = book.session  # now with its id
@@ -268,6 +269,28 @@ def sessions_write(books: Sequence[BufferedLegs]) -> None:
             else:
                 fields = book.changed(leg, _LEG_FIELDS)
                 if fields:
-                    leg.save(update_fields=fields)
+                    changed.append((leg, tuple(fields)))
+    rows_update(changed)
     if new_legs:
         Leg.objects.bulk_create(new_legs)
+
+
+def rows_update(rows: Sequence[tuple[Any, tuple[str, ...]]]) -> None:
+    """``save(update_fields=fields)`` for each (instance, fields), as one prepared UPDATE
+    per model and field set run over its rows: one ``save`` per row compiled its UPDATE
+    every time, 0.55 ms of an event's 2.7 (bench/fanout.py, in process). Values go
+    through each field's ``pre_save`` (``auto_now``) and ``get_db_prep_save``, as in
+    ``save``; no model here has save signals."""
+    groups: dict[tuple[type, tuple[str, ...]], list[Any]] = {}
+    for instance, fields in rows:
+        groups.setdefault((type(instance), fields), []).append(instance)
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for (model, names), instances in groups.items():
+            fields = [model._meta.get_field(name) for name in names]
+            assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+            cursor.executemany(
+                f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {quote(model._meta.pk.column)} = %s",
+                [[*(field.get_db_prep_save(field.pre_save(instance, False), connection) for field in fields),
+                  instance.pk] for instance in instances])
