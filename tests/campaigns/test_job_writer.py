@@ -30,8 +30,12 @@ def test_a_big_list_is_stored_by_the_writer_process_in_several_commits(campaign,
     monkeypatch.setattr(job_writer, "WRITER_PROCESS_MIN_BYTES", 0)  # this small list counts as big
     monkeypatch.setattr(job_writer, "IMPORT_BATCH_ROWS", 700)
     opened = []
-    real_open = job_writer.job_writer_open
-    monkeypatch.setattr(imports, "job_writer_open", lambda **kw: opened.append(real_open(**kw)) or opened[-1])
+
+    def job_writer_open(**kwargs):
+        opened.append(job_writer.job_writer_open(**kwargs))
+        return opened[-1]
+
+    monkeypatch.setattr(imports, "job_writer_open", job_writer_open)
     number_list = a_list(campaign, 2500)
 
     summary = imports.number_list_import_run(number_list=number_list)
@@ -59,6 +63,20 @@ def test_a_writer_that_cannot_store_fails_the_list_with_its_message(campaign, mo
     number_list.refresh_from_db()
     assert number_list.state == "failed" and "could not be stored: IntegrityError" in number_list.error
     assert not CallJob.objects.exists()
+
+
+def test_without_processes_the_list_is_stored_here(campaign, monkeypatch):
+    monkeypatch.setattr(job_writer, "WRITER_PROCESS_MIN_BYTES", 0)
+
+    def no_processes(*args, **kwargs):
+        raise OSError("process limit reached")
+
+    monkeypatch.setattr(job_writer.multiprocessing, "get_context", no_processes)
+    number_list = a_list(campaign, 30)
+
+    imports.number_list_import_run(number_list=number_list)
+
+    assert CallJob.objects.filter(campaign=campaign).count() == 30
 
 
 def test_a_writer_killed_mid_import_stops_the_import_instead_of_hanging(campaign):
