@@ -198,8 +198,8 @@ class CallJob(models.Model):
         ordering = ["pk"]
         # Phone first: the same index answers "is it in this campaign" (the import's
         # duplicates) and "was it called lately anywhere" (the recent-call check), so an
-        # import keeps one index with random keys instead of two: 40 s -> 23 s of SQLite
-        # alone for a million rows (bench/storage_floor.py).
+        # import keeps one index with random keys instead of two, the costly kind for a
+        # million inserts (bench/storage_floor.py).
         constraints = [models.UniqueConstraint(fields=["phone_e164", "campaign"], name="call_job_phone_once")]
         indexes = [
             models.Index(fields=["campaign", "job_status", "id"]),

@@ -19,14 +19,14 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
 from django.utils import timezone
 
-from campaigns.importing.mapping import ColumnMapping, guess_mapping
+from campaigns.importing.mapping import ColumnMapping, MappingError, guess_mapping
 from campaigns.importing.pipeline import import_numbers
 from campaigns.importing.reader import preview
 from campaigns.importing.report import ImportSummary
 from campaigns.importing.window import CallingPolicy, WindowPreview, preview_calling_window
 from campaigns.models import CallJob, Campaign, DoNotCallEntry, NumberList
 from campaigns.selectors import phones_among
-from campaigns.services.job_writer import job_writer_open
+from campaigns.services.job_writer import JobWriter, WriterProcessFailed, job_writer_open
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +124,18 @@ def _lookup_dnc(numbers: list[str]) -> set[str]:
     return phones_among(numbers, model=DoNotCallEntry)
 
 
+def _failure_words(exc: BaseException) -> str:
+    """What the list shows when its import stopped: the reason for what we raise in
+    words, the kind only for anything else (a database's message can name hosts and
+    hold rows; the whole error goes to the log)."""
+    if isinstance(exc, (MappingError, ValueError, OSError, WriterProcessFailed)):
+        return str(exc) or type(exc).__name__
+    logger.error("number list import stopped", exc_info=exc)
+    if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+        return "The import was interrupted (its worker stopped); the numbers stored until then stay in the campaign."
+    return f"The import stopped on an unexpected error ({type(exc).__name__}); the details are in the worker's log."
+
+
 def number_list_import_run(*, number_list: NumberList,
                            on_progress: Callable[[NumberList], None] | None = None) -> ImportSummary:
     """Import a claimed list: accepted numbers become pending call jobs, the rest goes to
@@ -131,8 +143,7 @@ def number_list_import_run(*, number_list: NumberList,
     is stored) and handed to ``on_progress`` at most every half second. A list that
     cannot be finished is marked failed, with the reason, and the error raised."""
     campaign_id = number_list.campaign_id
-    writer = job_writer_open(campaign_id=campaign_id, number_list_id=number_list.pk,
-                             size_bytes=number_list.size or number_list.file.size)
+    writer: JobWriter | None = None
     last = [0.0]
 
     def progress(rows: int, done: int, total: int) -> None:
@@ -141,11 +152,14 @@ def number_list_import_run(*, number_list: NumberList,
         if now - last[0] < PROGRESS_EVERY and done < total:
             return
         last[0] = now
+        writer.save_progress()
         number_list.rows_done, number_list.bytes_done = rows, done
         if on_progress is not None:
             on_progress(number_list)
 
     try:
+        writer = job_writer_open(campaign_id=campaign_id, number_list_id=number_list.pk,
+                                 size_bytes=number_list.size or number_list.file.size)
         with number_list.file.open("rb") as fh:
             summary = import_numbers(
                 fh,
@@ -158,9 +172,10 @@ def number_list_import_run(*, number_list: NumberList,
                 progress=progress,
             )
         writer.close()
-    except Exception as exc:
-        writer.abort()
-        number_list.state, number_list.error = NumberList.State.FAILED, str(exc) or type(exc).__name__
+    except BaseException as exc:  # an interrupt too: a list left "importing" blocks its campaign's queue
+        if writer is not None:
+            writer.abort()
+        number_list.state, number_list.error = NumberList.State.FAILED, _failure_words(exc)
         number_list.finished_at = timezone.now()
         number_list.save(update_fields=["state", "error", "finished_at"])
         if on_progress is not None:

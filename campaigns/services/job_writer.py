@@ -126,11 +126,18 @@ class JobWriter:
 
     def add(self, accepted: Sequence[AcceptedNumber]) -> None:
         self.items.extend(map(_item, accepted))
-        if len(self.items) >= IMPORT_BATCH_ROWS:
-            self._flush()
+        while len(self.items) >= IMPORT_BATCH_ROWS:
+            self._flush(IMPORT_BATCH_ROWS)
 
     def note_progress(self, rows_done: int, bytes_done: int) -> None:
         self.progress = (rows_done, bytes_done)
+
+    def save_progress(self) -> None:
+        """Write the progress now, between commits (a list of few valid numbers may
+        not commit until its end): called every half second by the import."""
+        if self.progress is not None:
+            NumberList.objects.filter(pk=self.number_list_id).update(
+                rows_done=self.progress[0], bytes_done=self.progress[1])
 
     def close(self) -> int:
         if self.items or self.progress is not None:
@@ -140,8 +147,8 @@ class JobWriter:
     def abort(self) -> None:
         self.items = []
 
-    def _flush(self) -> None:
-        items, self.items = self.items, []
+    def _flush(self, rows: int | None = None) -> None:
+        items, self.items = self.items[:rows], self.items[rows:]
         self.stored += commit(self.campaign_id, self.number_list_id, items, self.progress)
 
 
@@ -159,15 +166,29 @@ class JobWriterProcess(JobWriter):
         super().__init__(campaign_id=campaign_id, number_list_id=number_list_id)
         context = multiprocessing.get_context("spawn")  # safe from a threaded server or task runner
         self.inbox = context.Queue(maxsize=1)
+        # close() waits for the writer's last word, so everything queued was delivered
+        # by then; otherwise (a writer gone, an interrupted import) exiting must not
+        # wait on rows nobody will read.
+        self.inbox.cancel_join_thread()
         self.outbox = context.Queue()
         self.process = context.Process(
             target=job_writer_main.run, name="callboard-job-writer", daemon=True,
             args=(dict(connection.settings_dict), campaign_id, number_list_id, self.inbox, self.outbox))
         self.process.start()
 
-    def _flush(self) -> None:
-        items, self.items = self.items, []
+    def _flush(self, rows: int | None = None) -> None:
+        items, self.items = self.items[:rows], self.items[rows:]
         self._put((items, self.progress))
+
+    def save_progress(self) -> None:
+        # The writer holds SQLite's write lock most of the time: an UPDATE from here
+        # would wait for it. Sent as an empty commit, and skipped while a batch (which
+        # carries the progress too) is already waiting.
+        if self.progress is not None:
+            try:
+                self.inbox.put_nowait(([], self.progress))
+            except queue.Full:
+                pass
 
     def close(self) -> int:
         if self.items or self.progress is not None:
@@ -185,8 +206,6 @@ class JobWriterProcess(JobWriter):
         if self.process.is_alive():
             self.process.terminate()
         self.process.join(timeout=10)
-        # Rows still queued for a writer that is gone must not hold this process's exit.
-        self.inbox.cancel_join_thread()
         self.inbox.close()
 
     def _put(self, message: Any) -> None:

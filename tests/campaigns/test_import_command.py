@@ -46,6 +46,9 @@ def test_numbers_the_database_knows_are_refused_by_reason_and_large_lists_commit
     from campaigns.services import job_writer
 
     monkeypatch.setattr(job_writer, "IMPORT_BATCH_ROWS", 2)
+    commits = []
+    real_commit = job_writer.commit
+    monkeypatch.setattr(job_writer, "commit", lambda *args: commits.append(len(args[2])) or real_commit(*args))
     other = Campaign.objects.create(account=campaign.account, name="Autumn", token="autumn-token")
     CallJob.objects.create(campaign=campaign, phone="16505550100", phone_e164="+16505550100")
     lately = CallJob.objects.create(campaign=other, phone="16505550101", phone_e164="+16505550101")
@@ -70,3 +73,4 @@ def test_numbers_the_database_knows_are_refused_by_reason_and_large_lists_commit
     stored = set(CallJob.objects.filter(campaign=campaign, number_list__isnull=False).values_list("row_number", flat=True))
     assert stored == {4, 6, 7, 8, 9, 10}
     assert CampaignStatusCount.objects.get(campaign=campaign, status="pending").count == 6
+    assert commits[:3] == [2, 2, 2] and sum(commits) == 6, commits

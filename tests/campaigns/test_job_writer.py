@@ -36,11 +36,20 @@ def test_a_big_list_is_stored_by_the_writer_process_in_several_commits(campaign,
         return opened[-1]
 
     monkeypatch.setattr(imports, "job_writer_open", job_writer_open)
+    commits = []
+    real_flush = JobWriterProcess._flush
+
+    def counted_flush(self, rows=None):
+        commits.append(len(self.items[:rows]))
+        real_flush(self, rows)
+
+    monkeypatch.setattr(JobWriterProcess, "_flush", counted_flush)
     number_list = a_list(campaign, 2500)
 
     summary = imports.number_list_import_run(number_list=number_list)
 
     assert isinstance(opened[0], JobWriterProcess) and opened[0].process.exitcode == 0
+    assert commits[:4] == [700, 700, 700, 400] and sum(commits) == 2500, commits
     assert summary.valid == 2500
     jobs = CallJob.objects.filter(campaign=campaign)
     assert jobs.count() == 2500 and jobs.values("phone_e164").distinct().count() == 2500
@@ -62,6 +71,8 @@ def test_a_writer_that_cannot_store_fails_the_list_with_its_message(campaign, mo
 
     number_list.refresh_from_db()
     assert number_list.state == "failed" and "could not be stored: IntegrityError" in number_list.error
+    # The database's own words (rows, hosts) stay in the worker's log.
+    assert "FOREIGN KEY" not in number_list.error and "constraint" not in number_list.error.lower()
     assert not CallJob.objects.exists()
 
 
@@ -92,4 +103,33 @@ def test_a_writer_killed_mid_import_stops_the_import_instead_of_hanging(campaign
         writer.add(numbers[job_writer.IMPORT_BATCH_ROWS:])
         writer.close()
     writer.abort()
-    assert not CallJob.objects.exists()
+
+
+def test_progress_reaches_the_database_between_commits(campaign, monkeypatch):
+    """A list whose numbers are mostly set aside may not commit until its end: a page
+    reopened meanwhile still reads how far it got."""
+    monkeypatch.setattr(imports, "PROGRESS_EVERY", 0)
+    number_list = a_list(campaign, 12_000)  # three pipeline batches, one commit at the end
+    seen = []
+
+    def on_progress(nl):
+        seen.append((nl.rows_done, NumberList.objects.values_list("rows_done", flat=True).get(pk=nl.pk)))
+
+    imports.number_list_import_run(number_list=number_list, on_progress=on_progress)
+
+    during = [stored for shown, stored in seen if 0 < shown < 12_000]
+    assert during and during == [shown for shown, _ in seen if 0 < shown < 12_000], seen
+
+
+def test_an_interrupted_import_leaves_the_list_failed_not_importing(campaign, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(imports, "import_numbers", interrupted)
+    number_list = a_list(campaign, 10)
+
+    with pytest.raises(KeyboardInterrupt):
+        imports.number_list_import_run(number_list=number_list)
+
+    number_list.refresh_from_db()
+    assert number_list.state == "failed" and "interrupted" in number_list.error
