@@ -153,7 +153,10 @@ class JobWriter:
 
 
 class WriterProcessFailed(RuntimeError):
-    pass
+    @classmethod
+    def answered(cls, value: Any) -> WriterProcessFailed:
+        """From the writer's error answer (or the "stopped" of one that left none)."""
+        return cls(f"The call jobs could not be stored: {value}")
 
 
 class JobWriterProcess(JobWriter):
@@ -197,7 +200,7 @@ class JobWriterProcess(JobWriter):
         kind, value = self._answer()
         self.process.join(timeout=30)
         if kind == "error":
-            raise WriterProcessFailed(f"The call jobs could not be stored: {value}")
+            raise WriterProcessFailed.answered(value)
         self.stored = value
         return self.stored
 
@@ -217,7 +220,7 @@ class JobWriterProcess(JobWriter):
             except queue.Full:
                 if not self.process.is_alive():
                     _, value = self._answer()  # its error, or "stopped" if it left none
-                    raise WriterProcessFailed(f"The call jobs could not be stored: {value}") from None
+                    raise WriterProcessFailed.answered(value) from None
 
     def _raise_if_failed(self) -> None:
         try:
@@ -225,7 +228,7 @@ class JobWriterProcess(JobWriter):
         except queue.Empty:
             return
         # Before the end is asked for, the only answer is an error.
-        raise WriterProcessFailed(f"The call jobs could not be stored: {value}")
+        raise WriterProcessFailed.answered(value)
 
     def _answer(self) -> tuple[str, Any]:
         """The writer's last word: ("done", stored) or ("error", message)."""
