@@ -120,6 +120,10 @@ else:
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
+        # "live" holds the short periodic work that keeps the wall true (reconcile, webhook
+        # retries); every worker process serves it on a thread of its own, so it never
+        # waits behind a long push or import on the "default" queue.
+        "QUEUES": ["default", "live"],
     }
 }
 
