@@ -121,7 +121,9 @@ class WebhookEvent(models.Model):
 
     The unique ``dedupe_key`` (event type, session, leg, event time, sequence) makes a
     repeated delivery a no-op at insert time; ``applied_at`` marks events already applied
-    to call state.
+    to call state. One that failed to apply is applied again by background work
+    (services/ingest_retry.py): ``apply_attempts`` counts the failed tries, ``apply_error``
+    says why the last one failed, and ``given_up_at`` is set when no more are made.
     """
 
     account = models.ForeignKey(ProviderAccount, on_delete=models.CASCADE, related_name="webhook_events")
@@ -134,10 +136,21 @@ class WebhookEvent(models.Model):
     dedupe_key = models.CharField(max_length=300)
     payload = models.JSONField()
     applied_at = models.DateTimeField(null=True, blank=True)
+    apply_attempts = models.PositiveIntegerField(default=0)  # failed ones
+    apply_error = models.CharField(max_length=300, blank=True)  # "KeyError: 'leg_id'"
+    given_up_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["received_at", "pk"]
         constraints = [models.UniqueConstraint(fields=["account", "dedupe_key"], name="webhook_event_once")]
+        # Both partial, so they stay as small as the trouble: the events still to apply
+        # again (the retry tick, every few seconds), and the ones given up (the health tiles).
+        indexes = [
+            models.Index(fields=["account", "received_at"], name="webhook_event_to_retry",
+                         condition=models.Q(applied_at__isnull=True, given_up_at__isnull=True)),
+            models.Index(fields=["account", "given_up_at"], name="webhook_event_given_up",
+                         condition=models.Q(given_up_at__isnull=False)),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.session_ref} #{self.sequence}"

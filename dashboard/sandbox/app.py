@@ -17,13 +17,14 @@ from typing import Any, ClassVar
 
 import httpx
 
-from .faults import DroppedResponse, Faults
+from .faults import DroppedResponse, Faults, quiet_dropped_in_server_log
 from .http import (
     Request,
     Response,
     Router,
     json_response,
     read_request,
+    send_cut_response,
     send_response,
     text_response,
 )
@@ -191,9 +192,15 @@ class SandboxApp:
         self.sim.run_due()
         request = await read_request(scope, receive, self.prefix)
         response, drop = await self.handle(request)
-        await send_response(send, response)
-        if drop:
-            raise DroppedResponse("sandbox fault: response dropped after commit")
+        if not drop:
+            await send_response(send, response)
+            return
+        # The work is committed and the answer is lost on the way back: started, cut
+        # halfway, then the connection closed by the server because the app raised.
+        await send_cut_response(send, response)
+        quiet_dropped_in_server_log()
+        logger.info("sandbox fault: answer to %s %s cut after commit (drop_rate)", request.method, request.path)
+        raise DroppedResponse("sandbox fault: response dropped after commit")
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:

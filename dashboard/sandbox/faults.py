@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
+import logging
 import random
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-__all__ = ["DroppedResponse", "Faults"]
+__all__ = ["DroppedResponse", "Faults", "quiet_dropped_in_server_log"]
 
 
 class DroppedResponse(ConnectionResetError):
-    """Raised after the response has started, so the client sees the connection cut
-    (uvicorn closes it mid-body; httpx's ASGI transport re-raises it)."""
+    """Raised once a committed answer has been started and cut halfway through its body
+    (``http.send_cut_response``). uvicorn then closes the connection, so an HTTP client
+    sees a transport error; httpx's ASGI transport re-raises it, so an in-process client
+    sees a ConnectionError."""
+
+
+class _WithoutDrops(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], DroppedResponse))
+
+
+def quiet_dropped_in_server_log() -> None:
+    """uvicorn logs every exception out of an app as an error with its traceback; a drop
+    is a fault someone asked for, and the sandbox logs it in one line of its own. Added
+    when a drop happens, after the server has configured its logging, and only once."""
+    server_log = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _WithoutDrops) for f in server_log.filters):
+        server_log.addFilter(_WithoutDrops())
 
 
 _RATES = {

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-__all__ = ["Request", "Response", "Router", "json_response", "read_request", "send_response"]
+__all__ = ["Request", "Response", "Router", "json_response", "read_request", "send_cut_response", "send_response"]
 
 
 @dataclass
@@ -108,9 +108,28 @@ async def read_request(scope: dict[str, Any], receive: Callable[[], Awaitable[di
     return Request(scope["method"], path, query, headers, body, client=scope.get("client"))
 
 
-async def send_response(send: Callable[[dict[str, Any]], Awaitable[None]], response: Response) -> None:
-    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
-    if not any(k.lower() == "content-length" for k, _ in response.headers):
-        headers.append((b"content-length", str(len(response.body)).encode()))
-    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def _wire_headers(response: Response, content_length: int) -> list[tuple[bytes, bytes]]:
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers
+               if k.lower() != "content-length"]
+    headers.append((b"content-length", str(content_length).encode()))
+    return headers
+
+
+async def send_response(send: Send, response: Response) -> None:
+    await send({"type": "http.response.start", "status": response.status,
+                "headers": _wire_headers(response, len(response.body))})
     await send({"type": "http.response.body", "body": response.body})
+
+
+async def send_cut_response(send: Send, response: Response) -> None:
+    """Start ``response`` and stop halfway through its body: the headers promise more
+    bytes than ever follow, so when the app then raises, the server closes a connection
+    whose answer is incomplete, and no client can take it for a whole one. (An empty body
+    is promised one byte: at Content-Length 0 the headers alone are a complete answer.)"""
+    body = response.body
+    await send({"type": "http.response.start", "status": response.status,
+                "headers": _wire_headers(response, max(len(body), 1))})
+    await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
