@@ -215,6 +215,7 @@ MEDIA_URL = "media/"  # never served directly: downloads go through permission-c
 PERIODIC_JOBS = {
     "campaigns.tasks.reports_sync_tick": env.float("REPORT_SYNC_SECONDS", default=5.0),
     "livecalls.tasks.live_reconcile_tick": env.float("LIVE_RECONCILE_SECONDS", default=3.0),
+    "livecalls.tasks.webhook_events_retry_tick": env.float("WEBHOOK_RETRY_SECONDS", default=5.0),
 }
 # In-process scheduler thread (default run); off when `manage.py scheduler` runs separately.
 IN_PROCESS_SCHEDULER = env.bool("IN_PROCESS_SCHEDULER", default=True)

@@ -9,7 +9,9 @@ A batch (whatever arrived while the previous one was being applied) is one trans
    delivery, or a repeat inside the batch) are answered "duplicate" and touch nothing;
 2. load: the sessions the batch names are read and locked once, with their legs;
 3. apply: each event runs ingest.py's rules in memory, in arrival order; one that fails
-   is put back as it was (its session and legs too) and stays stored, unapplied;
+   is put back as it was (its session and legs too) and stays stored, unapplied, with
+   its attempt and error counted: background work applies it again through this same
+   pipeline (ingest_retry.py), a bounded number of times;
 4. write: new sessions and legs are inserted at once, changed ones updated once, with
    only the fields that changed;
 5. push: after commit, one card per changed session, and one frame per group.
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -48,6 +50,11 @@ from livecalls.webhooks import ParsedEvent
 logger = logging.getLogger(__name__)
 
 ATTEMPTS = 3  # a batch that lost a creation race runs again (module docstring)
+# Tries to apply one notification (on the webhook path, then in the background) before
+# it is given up: a fault that outlives them is a bug, and reconciliation has long since
+# put its call right.
+MAX_APPLY_ATTEMPTS = 5
+ERROR_MAX = WebhookEvent._meta.get_field("apply_error").max_length
 
 Item = tuple[ProviderAccount, ParsedEvent]
 
@@ -125,14 +132,19 @@ def _copied(values: dict[str, Any]) -> dict[str, Any]:
 
 def webhook_events_ingest(items: Sequence[Item]) -> list[IngestResult]:
     """Store and apply a batch of notifications (module docstring); one result per item."""
+    return batch_run(lambda: _ingest(items), what=f"webhook batch of {len(items)}")
+
+
+def batch_run[T](work: Callable[[], T], *, what: str) -> T:
+    """``work`` in one transaction, run again when it lost a creation race (module docstring)."""
     for attempt in range(1, ATTEMPTS + 1):
         try:
             with transaction.atomic():
-                return _ingest(items)
+                return work()
         except (IntegrityError, OperationalError) as exc:
             if attempt == ATTEMPTS or not _lost_a_race(exc):
                 raise
-            logger.info("webhook batch of %d lost a race (%s); applying it again", len(items), type(exc).__name__)
+            logger.info("%s lost a race (%s); applying it again", what, type(exc).__name__)
     raise AssertionError("unreachable")
 
 
@@ -144,10 +156,21 @@ def _lost_a_race(exc: Exception) -> bool:
 def _ingest(items: Sequence[Item]) -> list[IngestResult]:
     now = timezone.now()
     rows = events_store(items, now)
+    results = events_apply(items, rows, now)
+    touched = {account.pk: account for (account, _), row in zip(items, rows, strict=True) if row}
+    for _, account in sorted(touched.items()):
+        account_sync_touch(account, last_event_at=now)
+    return results
+
+
+def events_apply(items: Sequence[Item], rows: Sequence[WebhookEvent | None], now: datetime) -> list[IngestResult]:
+    """Load, apply, write and push (module docstring, steps 2 to 5) the stored ``rows``,
+    already marked applied in this transaction; None for an item not to apply (a repeat).
+    A row that fails is unmarked, with its attempt counted."""
     agents = agents_prefetch([item for item, row in zip(items, rows, strict=True) if row is not None])
     books = sessions_load([item for item, row in zip(items, rows, strict=True) if row is not None], agents)
     results: list[IngestResult] = []
-    failed: list[int] = []
+    failed: list[WebhookEvent] = []
     for (account, event), row in zip(items, rows, strict=True):
         if row is None:
             results.append(IngestResult("duplicate"))
@@ -160,13 +183,14 @@ def _ingest(items: Sequence[Item]) -> list[IngestResult]:
         point = book.checkpoint()
         try:
             event_apply(book, event)
-        except Exception:
+        except Exception as exc:
             # A notification we cannot apply stays stored (and unapplied) rather than making
-            # the provider retry it forever; the next reconciliation restores the truth.
+            # the provider retry it forever; we retry it ourselves (ingest_retry.py), and the
+            # next reconciliation restores the truth meanwhile.
             logger.exception("%s event %s not applied", account, event.dedupe_key)
             book.restore(point)
-            failed.append(row.pk)
-            row.applied_at = None
+            event_failed(row, exc, now)
+            failed.append(row)
             results.append(IngestResult("stored", event=row))
             continue
         book.applied += 1
@@ -174,12 +198,19 @@ def _ingest(items: Sequence[Item]) -> list[IngestResult]:
     changed = [book for book in books.values() if book.applied]
     sessions_write(changed)
     if failed:
-        WebhookEvent.objects.filter(pk__in=failed).update(applied_at=None)
-    touched = {account.pk: account for (account, _), row in zip(items, rows, strict=True) if row}
-    for _, account in sorted(touched.items()):
-        account_sync_touch(account, last_event_at=now)
+        WebhookEvent.objects.bulk_update(failed, ["applied_at", "apply_attempts", "apply_error", "given_up_at"])
     sessions_broadcast([(book.session, book.ordered()) for book in changed])
     return results
+
+
+def event_failed(row: WebhookEvent, exc: BaseException, now: datetime) -> None:
+    """Count a failed try to apply ``row`` (in memory; the caller saves it), and give it
+    up after the last one."""
+    row.applied_at = None
+    row.apply_attempts += 1
+    row.apply_error = f"{type(exc).__name__}: {exc}"[:ERROR_MAX]
+    if row.apply_attempts >= MAX_APPLY_ATTEMPTS:
+        row.given_up_at = now
 
 
 def events_store(items: Sequence[Item], now: datetime) -> list[WebhookEvent | None]:
