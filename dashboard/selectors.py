@@ -25,10 +25,18 @@ def account_health(account: ProviderAccount) -> dict[str, Any]:
     return health
 
 
-def overview_summary() -> dict[str, Any]:
+def overview_summary(*, with_webhook_trouble: bool = False) -> dict[str, Any]:
+    """``with_webhook_trouble``: each account's health also says which provider
+    notifications could not be applied (for those who watch all calls)."""
     accounts = list(provider_account_list())
+    trouble: dict[int, Any] = {}
+    if with_webhook_trouble:
+        from livecalls.selectors import webhook_events_given_up
+
+        trouble = webhook_events_given_up(account_ids=[a.pk for a in accounts])
     for account in accounts:
         account.health = account_health(account)  # type: ignore[attr-defined]
+        account.health["webhooks"] = trouble.get(account.pk)  # type: ignore[attr-defined]
     return {
         "accounts": accounts,
         "accounts_by_kind": {kind: [a for a in accounts if a.kind == kind] for kind, _ in ProviderAccount.Kind.choices},

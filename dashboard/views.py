@@ -15,7 +15,7 @@ from dashboard.roles import perm
 
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
-    context = selectors.overview_summary()
+    context = selectors.overview_summary(with_webhook_trouble=request.user.has_perm(perm("view_all_calls")))
     if request.user.has_perm(perm("view_campaigns")):
         from campaigns.selectors import overview_tiles
 

@@ -1,16 +1,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from dashboard.models import AgentProfile, ProviderAccount
 from dashboard.roles import perm
-from livecalls.models import CallSession
+from livecalls.models import CallSession, WebhookEvent
 
 
 def can_see_all_calls(user: Any) -> bool:
@@ -83,3 +86,30 @@ def agents_for(account: ProviderAccount, employee_refs: Iterable[str]) -> dict[s
             if found[ref] is None:
                 found[ref] = profile.user
     return found
+
+
+GIVEN_UP_SHOWN = timedelta(hours=24)  # a tile clears itself a day after the trouble
+
+
+@dataclass(frozen=True)
+class WebhookTrouble:
+    """Notifications of one account given up lately (see services/ingest_retry.py)."""
+
+    count: int
+    last_error: str
+    last_event_type: str
+    last_at: datetime
+
+
+def webhook_events_given_up(*, account_ids: Iterable[int]) -> dict[int, WebhookTrouble]:
+    """Per account with any: how many notifications were given up in the last day, and why
+    the last one failed."""
+    given_up = WebhookEvent.objects.filter(account_id__in=list(account_ids),
+                                           given_up_at__gte=timezone.now() - GIVEN_UP_SHOWN)
+    counts = dict(given_up.order_by().values("account_id").annotate(n=Count("pk")).values_list("account_id", "n"))
+    trouble: dict[int, WebhookTrouble] = {}
+    for account_id, count in counts.items():
+        last = given_up.filter(account_id=account_id).order_by("-given_up_at", "-pk").first()
+        if last is not None:
+            trouble[account_id] = WebhookTrouble(count, last.apply_error, last.event_type, last.given_up_at)
+    return trouble
