@@ -8,6 +8,7 @@ from typing import Any
 from django.tasks import task
 
 from campaigns.models import Campaign
+from dashboard.tasking import on_worker_lost
 
 logger = logging.getLogger(__name__)
 
@@ -21,8 +22,13 @@ def campaign_push_task(campaign_id: int) -> dict[str, Any]:
     outcome = campaign_push(campaign=campaign)
     campaign_progress_broadcast(campaign=campaign)
     if outcome.stopped:
-        # Transient provider trouble: try again shortly, the pending batch keeps its key.
-        campaign_push_task.using(run_after=_soon(30)).enqueue(campaign_id)
+        # Transient provider trouble: try again shortly, the pending batch keeps its key;
+        # the wait doubles with the batch's attempts (2, 4 ... 30 s) so an outage is not hammered.
+        from campaigns.models import PushBatch
+
+        attempts = PushBatch.objects.filter(campaign_id=campaign_id, state=PushBatch.State.PENDING).order_by(
+            "pk").values_list("attempts", flat=True).first() or 1
+        campaign_push_task.using(run_after=_soon(min(30, 2 ** min(attempts, 5)))).enqueue(campaign_id)
     return {"sent": outcome.batches_sent, "pushed": outcome.jobs_pushed, "rejected": outcome.jobs_rejected,
             "failed": outcome.batches_failed, "stopped": outcome.stopped}
 
@@ -46,6 +52,16 @@ def campaign_reports_sync_task(campaign_id: int) -> dict[str, Any]:
     return {"read": outcome.reports_read, "updated": outcome.jobs_updated, "error": outcome.error}
 
 
+def push_resume_tick() -> int:
+    """Called by the scheduler: a push that a crash, a restart or an outage interrupted goes
+    on by itself (a push already waiting, a retry after a provider error included, is left
+    to run)."""
+    from campaigns.services.push import campaigns_to_resume
+    from dashboard.tasking import enqueue_once
+
+    return sum(enqueue_once(campaign_push_task, pk) for pk in campaigns_to_resume())
+
+
 def reports_sync_tick() -> int:
     """Called by the scheduler: one sync per campaign with pushed jobs, never two at once."""
     from dashboard.tasking import enqueue_once
@@ -54,7 +70,7 @@ def reports_sync_tick() -> int:
     return sum(enqueue_once(campaign_reports_sync_task, pk) for pk in ids)
 
 
-def _soon(seconds: int):  # type: ignore[no-untyped-def]
+def _soon(seconds: float):  # type: ignore[no-untyped-def]
     from datetime import timedelta
 
     from django.utils import timezone
@@ -80,3 +96,12 @@ def number_lists_import_task(campaign_id: int) -> dict[str, Any]:
             done.append({"list": number_list.pk, "failed": True})
         campaign_progress_broadcast(campaign=number_list.campaign)
     return {"imported": done}
+
+
+@on_worker_lost(number_lists_import_task)
+def number_lists_import_lost(args: list[Any]) -> None:
+    """The worker died mid-import: its list would stay "importing" and block the
+    campaign's queue. The rows committed so far stay; the list says what happened."""
+    from campaigns.services.imports import number_lists_interrupted
+
+    number_lists_interrupted(campaign_id=args[0])

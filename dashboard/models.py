@@ -129,3 +129,24 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.user} {self.action} {self.result}"
+
+
+class TaskWorker(models.Model):
+    """A task worker (a `db_worker` process or a thread of `serve`) and its heartbeat.
+
+    django-tasks-db leaves a task RUNNING for good when its worker dies mid-task; this row
+    is how `dashboard.tasking` tells a dead worker from a slow one: on the same machine by
+    its process id and start time, elsewhere by a heartbeat that stopped.
+    """
+
+    worker_id = models.CharField(max_length=64, primary_key=True)
+    host = models.CharField(max_length=255)
+    boot_id = models.CharField(max_length=64, blank=True)
+    pid = models.PositiveIntegerField()
+    pid_started = models.CharField(max_length=32, blank=True)  # /proc/<pid>/stat start time
+    started_at = models.DateTimeField()
+    beat_at = models.DateTimeField()
+    stopped_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"task worker {self.worker_id} (pid {self.pid} on {self.host})"

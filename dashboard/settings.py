@@ -44,8 +44,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "channels",
+    "dashboard",  # before django_tasks_db: its `db_worker` command replaces theirs
     "django_tasks_db",
-    "dashboard",
     "campaigns",
     "livecalls",
 ]
@@ -211,8 +211,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-artifacts" / f"test-db-{os.getpid()}.sqlite3")}
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 MEDIA_URL = "media/"  # never served directly: downloads go through permission-checked views
-# Periodic work: dotted path of a function -> seconds between runs. Each only enqueues tasks.
+# Periodic work: dotted path of a function -> seconds between runs. Each only enqueues tasks,
+# except the first, which fails the tasks of dead workers so their periodic jobs go on.
 PERIODIC_JOBS = {
+    "dashboard.tasking.lost_tasks_reap": env.float("LOST_TASKS_REAP_SECONDS", default=1.0),
+    "campaigns.tasks.push_resume_tick": env.float("PUSH_RESUME_SECONDS", default=2.0),
     "campaigns.tasks.reports_sync_tick": env.float("REPORT_SYNC_SECONDS", default=5.0),
     "livecalls.tasks.live_reconcile_tick": env.float("LIVE_RECONCILE_SECONDS", default=3.0),
     "livecalls.tasks.webhook_events_retry_tick": env.float("WEBHOOK_RETRY_SECONDS", default=5.0),

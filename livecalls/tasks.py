@@ -10,7 +10,7 @@ from django.tasks import task
 from dashboard.models import ProviderAccount
 
 
-@task()
+@task(queue_name="live")  # never behind a push or an import (dashboard/workers.py)
 def reconcile_account_task(account_id: int) -> dict[str, Any]:
     from livecalls.services.reconcile import reconcile_account
 

@@ -162,4 +162,5 @@ def add_jobs(campaign, phones, **extra):
 @pytest.fixture
 def immediate_tasks(settings):
     """Tasks run at enqueue time, in the test's thread."""
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend",
+                                  "QUEUES": ["default", "live"]}}

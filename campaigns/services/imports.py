@@ -104,6 +104,21 @@ def number_list_claim_next(*, campaign_id: int) -> NumberList | None:
     return number_list
 
 
+def number_lists_interrupted(*, campaign_id: int) -> int:
+    """After the worker importing the campaign's list died: the list is failed with the
+    reason (the rows committed so far stay, as after any failed import), and the lists
+    queued behind it are imported next. Returns how many lists were failed."""
+    from campaigns.tasks import number_lists_import_task
+
+    failed = NumberList.objects.filter(campaign_id=campaign_id, state=NumberList.State.IMPORTING).update(
+        state=NumberList.State.FAILED, finished_at=timezone.now(),
+        error=INTERRUPTED + " Upload the file again to import the rest: numbers already"
+        " stored are reported as already in the campaign.")
+    if NumberList.objects.filter(campaign_id=campaign_id, state=NumberList.State.QUEUED).exists():
+        number_lists_import_task.enqueue(campaign_id)
+    return failed
+
+
 def _lookup_existing(campaign_id: int) -> Callable[[list[str]], set[str]]:
     def lookup(numbers: list[str]) -> set[str]:
         return phones_among(numbers, model=CallJob, where="campaign_id = %s", params=[campaign_id])
@@ -124,6 +139,9 @@ def _lookup_dnc(numbers: list[str]) -> set[str]:
     return phones_among(numbers, model=DoNotCallEntry)
 
 
+INTERRUPTED = "The import was interrupted (its worker stopped); the numbers stored until then stay in the campaign."
+
+
 def _failure_words(exc: BaseException) -> str:
     """What the list shows when its import stopped: the reason for what we raise in
     words, the kind only for anything else (a database's message can name hosts and
@@ -132,7 +150,7 @@ def _failure_words(exc: BaseException) -> str:
         return str(exc) or type(exc).__name__
     logger.error("number list import stopped", exc_info=exc)
     if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-        return "The import was interrupted (its worker stopped); the numbers stored until then stay in the campaign."
+        return INTERRUPTED
     return f"The import stopped on an unexpected error ({type(exc).__name__}); the details are in the worker's log."
 
 

@@ -2,11 +2,14 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from dashboard.workers import WorkerThreads
 
 
+@pytest.mark.django_db
 def test_a_worker_thread_survives_an_error_outside_its_tasks(monkeypatch):
-    threads = WorkerThreads(1, interval=0.01)
+    threads = WorkerThreads.for_queues("survivor", queue_names=["default"], interval=0.01, live=False)
     worker = threads.workers[0]
     calls = {"n": 0}
 

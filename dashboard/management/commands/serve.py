@@ -21,7 +21,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, host: str, port: int | None, workers: int, **options: Any) -> None:
         port = port or settings.PORT
-        worker_threads = WorkerThreads(workers)
+        worker_threads = WorkerThreads.in_process(workers)
         worker_threads.start()
         scheduler = Scheduler() if settings.IN_PROCESS_SCHEDULER else None
         if scheduler is not None:
