@@ -12,6 +12,8 @@ from dashboard.models import ProviderAccount
 JOB_STATUSES = [
     ("pending", "Not pushed yet"),
     ("rejected", "Refused by the provider"),
+    ("pushFailed", "Push failed"),  # ours: its batch was refused as a whole; retry from the page
+    ("doNotCall", "On the do-not-call list"),  # ours: listed after import, never pushed
     ("planned", "Planned"),
     ("inProcess", "In process"),
     ("onRetry", "On retry"),
@@ -44,6 +46,9 @@ class Campaign(models.Model):
     # retryIntervalInMinutes, maxAttempts, dialerPriority, startDateTime, finishDateTime).
     default_policy = models.JSONField(default=dict, blank=True)
     push_batch_size = models.PositiveIntegerField(default=500)
+    # Set when an operator asks for a push, cleared by the run that leaves nothing to push:
+    # while set, the scheduler resumes the push after a crash, a restart or an outage.
+    push_requested_at = models.DateTimeField(null=True, blank=True)
     # What the provider last said about the campaign.
     provider_status = models.CharField(max_length=40, blank=True)
     provider_info = models.JSONField(default=dict, blank=True)

@@ -41,7 +41,7 @@ STATUS_GROUPS: list[tuple[str, str, tuple[str, ...]]] = [
     ("calling", "Calling", ("inProcess", "onRetry")),
     ("reached", "Reached", ("longCallWithResult", "longCallWithNoResult")),
     ("unreached", "Not reached", ("noAnswer", "notDone", "nonexistentNumber", "technicalError", "unknown")),
-    ("stopped", "Cancelled or refused", ("cancelledByUser", "rejected")),
+    ("stopped", "Cancelled or refused", ("cancelledByUser", "rejected", "pushFailed", "doNotCall")),
 ]
 
 
@@ -124,7 +124,12 @@ def number_lists(*, campaign: Campaign) -> QuerySet[NumberList]:
 def push_state(*, campaign: Campaign) -> dict[str, Any]:
     pending = CallJob.objects.filter(campaign=campaign, job_status="pending", push_batch__isnull=True).count()
     batches = PushBatch.objects.filter(campaign=campaign)
+    held = dict(CampaignStatusCount.objects.filter(campaign=campaign, status__in=["pushFailed", "doNotCall"])
+                .values_list("status", "count"))
     return {
+        "requested": campaign.push_requested_at is not None,
+        "push_failed": held.get("pushFailed", 0),
+        "do_not_call": held.get("doNotCall", 0),
         "unbatched": pending,
         "batches_pending": batches.filter(state=PushBatch.State.PENDING).count(),
         "failed": list(batches.filter(state=PushBatch.State.FAILED).order_by("-pk")[:10]),

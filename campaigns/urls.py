@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:pk>/control/<str:action>/", views.campaign_control, name="campaign-control"),
     path("<int:pk>/refresh/", views.campaign_refresh, name="campaign-refresh"),
     path("<int:pk>/push/", views.campaign_push, name="campaign-push"),
+    path("<int:pk>/push/retry/", views.campaign_push_retry, name="campaign-push-retry"),
     path("<int:pk>/cancel/", views.call_jobs_cancel, name="call-jobs-cancel"),
     path("<int:pk>/export.csv", views.campaign_export, name="campaign-export"),
     path("<int:pk>/jobs/<int:job_pk>/", views.call_job_detail, name="call-job-detail"),

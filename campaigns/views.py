@@ -16,7 +16,7 @@ from campaigns.forms import CampaignForm, JobFilterForm
 from campaigns.models import CallJob, Campaign
 from campaigns.services import control, reports
 from campaigns.services.live import campaign_live_context
-from campaigns.tasks import campaign_push_task
+from campaigns.services.push import campaign_push_request, campaign_push_retry_failed
 from dashboard.params import int_param
 from dashboard.roles import perm
 from dashboard.services import ActionResult
@@ -127,13 +127,32 @@ def campaign_refresh(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(perm("control_campaigns"), raise_exception=True)
 def campaign_push(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
-    campaign_push_task.enqueue(campaign.pk)
-    result = ActionResult(True, "Push queued: numbers go to JAICP in batches.")
+    campaign_push_request(campaign=campaign)
+    result = ActionResult(True, "Push queued: numbers go to JAICP in batches, and the push goes on by itself "
+                                "after a restart or a provider outage.")
     if request.htmx:
         context = campaign_live_context(campaign=campaign)
         context.update(oob=False, push_queued=True)
         return _toast(render(request, "campaigns/campaign_detail.html#campaign-push", context), result)
     messages.success(request, result.summary)
+    return redirect("campaign-detail", pk=campaign.pk)
+
+
+@require_POST
+@permission_required(perm("control_campaigns"), raise_exception=True)
+def campaign_push_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=pk)
+    moved = campaign_push_retry_failed(campaign=campaign)
+    if moved:
+        campaign_push_request(campaign=campaign)
+        result = ActionResult(True, f"{moved} number{'s' if moved != 1 else ''} put back in line and pushed again.")
+    else:
+        result = ActionResult(False, "No number is waiting for a retry.")
+    if request.htmx:
+        context = campaign_live_context(campaign=campaign)
+        context.update(oob=False)
+        return _toast(render(request, "campaigns/campaign_detail.html#campaign-push", context), result)
+    (messages.success if result.ok else messages.error)(request, result.summary)
     return redirect("campaign-detail", pk=campaign.pk)
 
 
