@@ -2,10 +2,12 @@
 
 Each action calls the provider, records an audit entry (parameters, result, the
 provider's code and mnemonic, latency) and returns an ``ActionResult``. On a provider
-error nothing changes locally. On success only what the docs make certain is applied at
-once (tags, the recording flag, CCAI customer flags) and pushed to browsers; leg states
-(on hold, consulting, ended...) come from the provider's notifications and the
-reconciler, never from here, so the wall shows what the provider says happened.
+error nothing changes locally, except after call_session_not_found: the provider has
+forgotten the call, so it is ended on the wall at once. On success only what the docs
+make certain is applied at once (tags, the recording flag, CCAI customer flags) and
+pushed to browsers; leg states (on hold, consulting, ended...) come from the provider's
+notifications and the reconciler, never from here, so the wall shows what the provider
+says happened.
 
 The state rules in ``allowed_actions`` only grey out buttons. The services call the
 provider whatever our copy of the state says: our copy may be a second behind, and when
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -32,6 +35,7 @@ from dashboard.roles import perm
 from dashboard.services import ActionResult
 from livecalls.models import CallSession, Leg
 from livecalls.services.live import session_broadcast
+from livecalls.services.reconcile import session_end_gone
 
 # Action names, as ``allowed_actions`` returns them and templates test them.
 HOLD = "hold"
@@ -67,6 +71,7 @@ _CALLGEAR_BY_STATE: dict[str, set[str]] = {
 }
 
 DEFAULT_HOLD_TTS = "Please hold the line, we will be right back with you."
+SESSION_GONE = "call_session_not_found"  # CallGear's answer to any action on a finished session
 FLAG_NAMES = ("verified_customer", "bad_actor", "repeat_customer")
 
 
@@ -144,6 +149,10 @@ def _perform(
         with transaction.atomic():
             if apply(answer):
                 session_broadcast(session=session)
+    if result.error is not None and result.error.mnemonic == SESSION_GONE and _is_callgear(session):
+        # The provider has forgotten the call: it is over, whatever the wall still showed.
+        session_end_gone(session_id=session.pk, reason="call session not found")
+        result = replace(result, summary=f"This call has already ended; it is shown as ended now. {result.summary}")
     return result
 
 

@@ -9,11 +9,16 @@ call still active" and for its current legs. The rules on top of ingest.py's:
 - A session a webhook touched after we asked for the listing keeps its state: that event
   is newer than the listing we hold (the next run, a few seconds later, compares again).
 - CallGear: a local active session absent from list.calls has ended ("gone from
-  list.calls"), as has an active leg absent from its session's listing (list.calls shows
-  active legs only). Sessions created after we asked are left alone.
+  list.calls"), whatever its last notification said (on hold, or applied while the
+  listing was read: a late notification cannot bring back a call the listing left out),
+  as has an active leg absent from its session's listing (list.calls shows active legs
+  only). Sessions first heard of after we asked are left for the next run.
 - CCAI: the recent listing (newest first, a window back) updates status and participants;
   finished/failed calls end their sessions. Active local calls the window missed are read
-  one by one; one the provider no longer knows (404) has ended.
+  one by one, the least lately reconciled first; one the provider no longer knows (404)
+  has ended.
+- A control action answered "call session not found" ends its session too
+  (``session_end_gone``, called by actions.py).
 - Every changed session is broadcast. AccountSync.last_reconcile_at moves on success,
   last_reconcile_error holds the failure's ``describe()`` line; nothing raises.
 """
@@ -27,6 +32,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from dashboard.models import ProviderAccount
@@ -113,22 +119,28 @@ def _touched_since(session: CallSession, asked_at: datetime, created: bool) -> b
 
 def _ended_absent(account: ProviderAccount, listed: set[str], asked_at: datetime, reason: str,
                   refs: list[str] | None = None) -> int:
-    """End local active sessions the provider no longer lists."""
+    """End local active sessions the provider no longer lists. A session we knew of before
+    asking was at the provider before its listing was taken: left out, it has ended."""
     qs = CallSession.objects.filter(account=account, ended_at__isnull=True, created_at__lt=asked_at)
     if refs is not None:
         qs = qs.filter(provider_session_id__in=refs)
-    ended = 0
-    for pk in qs.exclude(provider_session_id__in=listed).values_list("pk", flat=True):
-        with transaction.atomic():
-            session = CallSession.objects.select_for_update().select_related("account").get(pk=pk)
-            if session.ended_at is not None or (session.updated_at and session.updated_at > asked_at):
-                continue
-            session_end(session, at=timezone.now(), reason=reason)
-            session.reconciled_at = timezone.now()
-            session.save()
-            session_broadcast(session=session)
-            ended += 1
-    return ended
+    pks = list(qs.exclude(provider_session_id__in=listed).values_list("pk", flat=True))
+    return sum(session_end_gone(session_id=pk, reason=reason) for pk in pks)
+
+
+def session_end_gone(*, session_id: int, reason: str) -> bool:
+    """End a session the provider has forgotten (absent from its listing, or "call session
+    not found" to an action), and push its card after commit. False if it had ended."""
+    with transaction.atomic():
+        session = CallSession.objects.select_for_update().select_related("account").filter(pk=session_id).first()
+        if session is None or session.ended_at is not None:
+            return False
+        now = timezone.now()
+        session_end(session, at=now, reason=reason)
+        session.reconciled_at = now
+        session.save()
+        session_broadcast(session=session)
+    return True
 
 
 # --- CallGear -----------------------------------------------------------------------------
@@ -250,9 +262,11 @@ def reconcile_ccai(account: ProviderAccount) -> ReconcileOutcome:
 
     asked_at = timezone.now()
     since = asked_at - reconcile_window()
+    # Least lately reconciled first: the calls read one by one take turns, so a few the
+    # provider still calls active cannot keep the others from ever being read.
     local_active = list(
         CallSession.objects.filter(account=account, ended_at__isnull=True, created_at__lt=asked_at)
-        .values_list("provider_session_id", flat=True)
+        .order_by(F("reconciled_at").asc(nulls_first=True), "pk").values_list("provider_session_id", flat=True)
     )
 
     async def fetch() -> tuple[list[Call], dict[str, Call | None]]:
