@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from django.conf import settings
@@ -109,31 +112,79 @@ def filter_choices(*, user: Any) -> dict[str, Any]:
     return {"tags": sorted(tags), "agents": list(users), "vnumbers": vnumbers}
 
 
-@dataclass
+def stale_after_seconds() -> float:
+    """How old an account's last successful reconcile may be before its calls are shown
+    as not confirmed: a few periods (a run may be slow or skipped once), never under 10 s.
+    The one place this is decided; pages get it as data-stale-after for their own clock."""
+    return max(10.0, 3 * float(settings.LIVE_RECONCILE_SECONDS))
+
+
+def age_label(seconds: float) -> str:
+    """Seconds as the wall says them (40 s, 3 min, 2 h); ageLabel in static/js/app.js
+    says them the same way as time goes by."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"
+
+
+@dataclass(frozen=True)
 class Freshness:
+    """One account's view of live calls: ``last_reconcile_at`` is when the provider's call
+    list last confirmed it (it moves only on a successful reconcile)."""
+
     account: ProviderAccount
-    last_event_at: Any
-    last_reconcile_at: Any
+    last_event_at: datetime | None
+    last_reconcile_at: datetime | None
     error: str
+    stale: bool
+    age: float | None  # seconds since last_reconcile_at, None if never
 
     @property
-    def stale(self) -> bool:
-        """Nobody should trust a wall whose last reconcile is this old."""
-        limit = max(10.0, 4 * settings.LIVE_RECONCILE_SECONDS)
-        if self.last_reconcile_at is None:
-            return True
-        return (timezone.now() - self.last_reconcile_at).total_seconds() > limit
+    def age_label(self) -> str:
+        return age_label(self.age) if self.age is not None else ""
 
 
-def freshness() -> list[Freshness]:
+@dataclass(frozen=True)
+class LiveFreshness:
+    """Every live account's freshness, as of ``now`` (iterates over the accounts)."""
+
+    accounts: list[Freshness]
+    now: datetime
+    stale_after: float
+
+    def __iter__(self) -> Iterator[Freshness]:
+        return iter(self.accounts)
+
+    def __len__(self) -> int:
+        return len(self.accounts)
+
+    @property
+    def stale(self) -> list[Freshness]:
+        return [f for f in self.accounts if f.stale]
+
+    @cached_property  # asked once per card
+    def stale_ids(self) -> set[int]:
+        """Accounts whose live calls are not confirmed (their cards are marked)."""
+        return {f.account.pk for f in self.stale}
+
+
+def freshness(*, now: datetime | None = None) -> LiveFreshness:
+    """Stale: no successful reconcile for longer than stale_after_seconds(), or never."""
+    now = now or timezone.now()
+    limit = stale_after_seconds()
     accounts = ProviderAccount.objects.filter(enabled=True).exclude(kind=ProviderAccount.Kind.JAICP).order_by("name")
     syncs = {s.account_id: s for s in AccountSync.objects.filter(account__in=accounts)}
     out = []
     for account in accounts:
         sync = syncs.get(account.pk)
-        out.append(Freshness(account, sync.last_event_at if sync else None, sync.last_reconcile_at if sync else None,
-                             sync.last_reconcile_error if sync else ""))
-    return out
+        confirmed = sync.last_reconcile_at if sync else None
+        age = (now - confirmed).total_seconds() if confirmed else None
+        out.append(Freshness(account, sync.last_event_at if sync else None, confirmed,
+                             sync.last_reconcile_error if sync else "", stale=age is None or age > limit, age=age))
+    return LiveFreshness(out, now, limit)
 
 
 HISTORY_PAGE = 50

@@ -34,7 +34,7 @@ def wall(request: HttpRequest) -> HttpResponse:
                                               limit=selectors_wall.WALL_CHUNK)
         return render(request, "livecalls/wall.html#wall-window",
                       {"sessions": window.sessions, "more_url": _more_url(filters, window.after),
-                       "oob": False, "compact": compact, "chunk": True})
+                       "freshness": selectors_wall.freshness(), "oob": False, "compact": compact, "chunk": True})
     # Without JavaScript the "more" link pages through the wall instead.
     window = selectors_wall.wall_sessions(user=request.user, filters=filters, after=after)
     context = {
@@ -43,7 +43,7 @@ def wall(request: HttpRequest) -> HttpResponse:
         "counts": selectors_wall.wall_counts(user=request.user, filters=filters),
         "filters": filters,
         "choices": selectors_wall.filter_choices(user=request.user),
-        "freshness": selectors_wall.freshness() if request.user.has_perm(perm("view_all_calls")) else [],
+        "freshness": selectors_wall.freshness(),  # stale accounts: top bar, marked cards (wall bar: supervisors)
         "oob": False,
         # Supervisors' cards carry a Controls button, not the panel: see _actions.html#controls.
         "compact": compact,
@@ -78,7 +78,8 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     audit = AuditEntry.objects.filter(account=session.account, target__endswith=f"session {session.provider_session_id}")
     audit = audit.select_related("user")[:100]
     return render(request, "livecalls/session_detail.html",
-                  {"session": session, "legs": list(session.legs.all()), "audit": audit, "oob": False})
+                  {"session": session, "legs": list(session.legs.all()), "audit": audit, "oob": False,
+                   "freshness": selectors_wall.freshness()})
 
 
 @csrf_exempt  # a provider posts here, authenticated by the account's secret instead

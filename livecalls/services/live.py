@@ -60,7 +60,15 @@ def sessions_broadcast(changed: list[tuple[CallSession, list[Leg]]]) -> None:
 
 
 def account_freshness_broadcast(*, account_id: int) -> None:
+    """After each reconcile of the account (tasks.py), whatever its outcome: the wall's bar
+    of last events and checks to its supervisors, and the top bar's stale accounts to every
+    page of everyone who may see calls. A successful reconcile is what clears an account
+    the page's own clock marked stale (_freshness.html)."""
     from livecalls.selectors_wall import freshness
 
-    html = render_to_string("livecalls/wall.html#freshness", {"freshness": freshness(), "oob": True})
-    send_html(groups.calls_account_group(account_id), html)
+    board = freshness()
+    send_html(groups.calls_account_group(account_id),
+              render_to_string("livecalls/_freshness.html#wall-bar", {"freshness": board, "oob": True}))
+    top_bar = render_to_string("livecalls/_freshness.html#topbar", {"freshness": board, "oob": True})
+    nothing = render_to_string("livecalls/_freshness.html#topbar", {"oob": True})  # who sees no calls
+    send_html(groups.ANNOUNCEMENTS, nothing, variants={"view_all_calls": top_bar, "control_own_calls": top_bar})
