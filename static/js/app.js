@@ -89,12 +89,64 @@
     var mm = (h ? String(m).padStart(2, "0") : String(m)) + ":" + String(s).padStart(2, "0");
     return h ? h + ":" + mm : mm;
   }
+  function ageLabel(seconds) {  // as selectors_wall.age_label says it
+    seconds = Math.max(0, Math.floor(seconds));
+    if (seconds < 60) return seconds + " s";
+    if (seconds < 3600) return Math.floor(seconds / 60) + " min";
+    return Math.floor(seconds / 3600) + " h";
+  }
+  // Accounts whose call list has not confirmed their calls lately (_freshness.html). The
+  // server says when each was last confirmed and for how long that holds; this clock goes
+  // on judging between pushes, since with no reconcile running no push comes to say so.
+  // Returns account id -> {stale, confirmed (ms, the server's clock)}.
+  function markFreshness(now) {
+    var accounts = {};
+    var box = document.getElementById("live-freshness");
+    if (box && box.dataset.now) {
+      // Ages on the server's clock: a browser a minute off must not mark every card.
+      if (box.dataset.offset === undefined) box.dataset.offset = String(Date.parse(box.dataset.now) - now);
+      var serverNow = now + Number(box.dataset.offset);
+      var limit = Number(box.dataset.staleAfter) * 1000;
+      var anyStale = false;
+      box.querySelectorAll(".lf[data-account]").forEach(function (el) {
+        var confirmed = el.dataset.confirmed ? Date.parse(el.dataset.confirmed) : NaN;
+        var stale = isNaN(confirmed) || serverNow - confirmed > limit;
+        accounts[el.dataset.account] = { stale: stale, confirmed: confirmed, age: (serverNow - confirmed) / 1000 };
+        anyStale = anyStale || stale;
+        el.hidden = !stale;
+        el.classList.toggle("is-stale", stale);
+        var age = el.querySelector(".lf-age");
+        if (age) age.textContent = isNaN(confirmed) ? "never checked" : "stale " + ageLabel((serverNow - confirmed) / 1000);
+      });
+      box.classList.toggle("has-stale", anyStale);
+    }
+    document.querySelectorAll(".call-card[data-account], .fresh[data-account]").forEach(function (el) {
+      var account = accounts[el.dataset.account];
+      var stale = Boolean(account && account.stale) && el.dataset.state !== "ended";
+      el.classList.toggle("is-stale", stale);
+      var note = el.querySelector(".call-unconfirmed");
+      if (!note) return;
+      note.hidden = !stale;
+      var ago = stale && note.querySelector(".confirmed-ago");
+      if (ago) ago.textContent = isNaN(account.confirmed) ? "never checked" : "last confirmed " + ageLabel(account.age) + " ago";
+    });
+    return accounts;
+  }
   function tick() {
     var now = Date.now();
+    var accounts = markFreshness(now);
     document.querySelectorAll(".tick[data-since]").forEach(function (el) {
       if (!el.dataset.since) { el.textContent = ""; return; }
+      var since = Date.parse(el.dataset.since);
       var end = el.dataset.until ? Date.parse(el.dataset.until) : now;
-      el.textContent = fmt((end - Date.parse(el.dataset.since)) / 1000);
+      var unconfirmed = !el.dataset.until && el.closest(".call-card.is-stale");
+      if (unconfirmed) {
+        // Stopped where the provider's list last saw the call; unknown if it never did.
+        var confirmed = (accounts[unconfirmed.dataset.account] || {}).confirmed;
+        if (!(confirmed >= since)) { el.textContent = "–:––"; return; }
+        end = confirmed;
+      }
+      el.textContent = fmt((end - since) / 1000);
     });
     document.querySelectorAll(".ago[data-since]").forEach(function (el) {
       if (!el.dataset.since) return;
