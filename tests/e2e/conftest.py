@@ -49,7 +49,7 @@ class LiveServer:
         from dashboard.scheduler import Scheduler
         from dashboard.workers import WorkerThreads
 
-        self.workers = WorkerThreads(1, interval=0.2)
+        self.workers = WorkerThreads.in_process(1, interval=0.2)
         self.scheduler = Scheduler()
         self.workers.start()
         self.scheduler.start()
