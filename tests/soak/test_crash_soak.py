@@ -42,13 +42,7 @@ def test_a_push_and_the_wall_heal_after_the_worker_is_killed_again_and_again(dat
     # The harness did what it says: enough kills, several of them inside a task.
     assert figures.kills >= 10, report
     assert figures.kills_mid_task >= 3, report
-    # The push finished by itself: every number at the provider exactly once, nothing left.
-    assert figures.push_finished, f"the push did not finish by itself\n{report}"
-    assert (figures.duplicates, figures.missing, figures.rejected) == (0, 0, 0), report
-    assert (figures.unsent_batches, figures.unbatched_pending) == (0, 0), report
-    assert figures.mismatched_job_ids == 0, report
-    # The wall is kept true again soon after the last crash.
-    limit = 3 * figures.reconcile_period
-    assert figures.reconcile_after_last_restart is not None, f"no reconcile after the last restart\n{report}"
-    assert figures.reconcile_after_last_restart <= limit, report
-    assert figures.wall_equal, report
+    # Then, by itself: the push finished with every number at the provider exactly once
+    # and nothing left unsent, the reconcile ran within three periods of the last restart
+    # and the wall shows the provider's calls. All of it listed when any is not so.
+    assert figures.problems() == [], report
