@@ -47,8 +47,12 @@ class SyncOutcome:
     error: str = ""
 
 
+_REPORTED = ("job_status", "attempts_count", "call_duration", "tag_name", "report_data", "finished_at")
+
+
 def _job_fields(job: CallJob, report: CallJobReport, now: datetime) -> str | None:
-    """Copy a report onto a job; returns the job's old status if the status moved."""
+    """Copy a report onto a job (``last_report_at``: when its report last changed);
+    returns the job's old status if the status moved."""
     new_status = report.job_status or job.job_status
     old_status = job.job_status
     if old_status in FINAL_STATUSES and new_status not in FINAL_STATUSES:
@@ -59,7 +63,6 @@ def _job_fields(job: CallJob, report: CallJobReport, now: datetime) -> str | Non
     job.tag_name = report.tag_name or ""
     job.report_data = report.report_data
     job.finished_at = report.finished_at or job.finished_at
-    job.last_report_at = now
     return old_status if old_status != new_status else None
 
 
@@ -76,18 +79,23 @@ def call_job_reports_apply(*, campaign: Campaign, reports: Iterable[CallJobRepor
         with transaction.atomic():
             jobs = list(CallJob.objects.filter(campaign=campaign, provider_job_id__in=list(by_id)))
             delta: Counter[str] = Counter()
+            changed = []
             for job in jobs:
+                before = [getattr(job, name) for name in _REPORTED]
                 old = _job_fields(job, by_id[job.provider_job_id], now)
                 if old is not None:
                     delta[old] -= 1
                     delta[job.job_status] += 1
-            CallJob.objects.bulk_update(
-                jobs, ["job_status", "attempts_count", "call_duration", "tag_name", "report_data", "finished_at",
-                       "last_report_at"], batch_size=CHUNK,
-            )
+                if [getattr(job, name) for name in _REPORTED] != before:
+                    job.last_report_at = now
+                    changed.append(job)
+            # Only what a report changed: every sync reads all unfinished jobs, and
+            # rewriting them all held SQLite's write lock for seconds at a time (the
+            # scheduler, and so reconcile, waited behind it: tests/soak).
+            CallJob.objects.bulk_update(changed, [*_REPORTED, "last_report_at"], batch_size=CHUNK)
             status_counts_apply(campaign_id=campaign.pk, delta=delta)
         outcome.reports_read += len(batch)
-        outcome.jobs_updated += len(jobs)
+        outcome.jobs_updated += len(changed)
         outcome.moved.update(delta)
         batch.clear()
 
