@@ -323,6 +323,7 @@ def run_scenario(setup: Setup, floor: dict[str, Any], sc: Scenario, args: Any, r
             "ref_base": ref_base,
             "seed": args.seed,
             "http_connections": args.http_connections,
+            "deflate": not args.no_deflate,
         }
         cfg_path = setup.out / f"fanout-client{c}.json"
         cfg_path.write_text(json.dumps(cfg))
@@ -489,6 +490,7 @@ def analyse(results: list[dict[str, Any]], floor: dict[str, Any], sc: Scenario, 
         "post_p99_ms": round(percentile([p[7] - p[5] for p in ok], 99) * 1000, 1),
         "late_p99_ms": round(percentile([p[5] - p[8] for p in window], 99) * 1000, 1),
         "socket_errors": sum(len(r["errors"]) for r in results),
+        "ws_extensions": results[0].get("extensions", "") if results else "",
         "errors_sample": [e for r in results for e in r["errors"]][:3],
         "sup": audiences["supervisor"].figures(), "agent": audiences["agent"].figures(),
     }
@@ -576,7 +578,8 @@ def run_table(row: dict[str, Any]) -> str:
             f"  server CPU {row['server_cpu_pct']}% of a core ({row['cpu_ms_per_event']} ms/event), "
             f"load generator {row['client_cpu_pct']}%, machine {row['machine_busy_pct']}% "
             f"(other processes {row['others_cpu_pct']}%); load {row['load_before']} before, "
-            f"{row['load_during']} at the end; socket errors {row['socket_errors']}"
+            f"{row['load_during']} at the end; socket errors {row['socket_errors']}; "
+            f"sockets' extensions: {row['ws_extensions'] or 'none'}"
             + ("" if row["servers_alive"] else "; A SERVER DIED")
             + (f"; calls never stored {row['calls_not_stored']}" if row["calls_not_stored"] else ""))
     cols = ("sockets", "expected", "p50_ms", "p95_ms", "p99_ms", "max_ms", "delivered", "skipped", "lost",
@@ -768,6 +771,9 @@ def main() -> None:
     parser.add_argument("--no-overload", action="store_true", help="--knee without the run at twice the knee")
     parser.add_argument("--client-procs", type=int, default=1, help="load generator processes")
     parser.add_argument("--http-connections", type=int, default=64, help="keep-alive POST connections per server")
+    parser.add_argument("--no-deflate", action="store_true",
+                        help="sockets without permessage-deflate (browsers offer it; the figures before "
+                             "2026-12-08 were made without)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--stock", action="store_true", help="stock in-memory layer and consumer dispatch")
     parser.add_argument("--layers-only", action="store_true",

@@ -8,7 +8,8 @@ notifications on a schedule (:func:`schedule`), every process records what each 
 receives until ``deadline`` seconds after the last post, and writes one JSON result.
 
 Lean on purpose (the machine is shared with the servers): asyncio, the ``websockets``
-client without compression, and a hand-written keep-alive HTTP/1.1 client. No Django.
+client (offering permessage-deflate as a browser does, unless told not to) and a
+hand-written keep-alive HTTP/1.1 client. No Django.
 Times are ``time.monotonic()``, one clock for every process on the machine.
 """
 
@@ -164,11 +165,15 @@ def parse_cards(message: str) -> list[tuple[int, int, str]]:
 
 
 async def socket_run(spec: dict[str, Any], url: str, origin: str, got: list[Any], stop_at: list[float],
-                     opened: asyncio.Event, errors: list[str]) -> None:
+                     opened: asyncio.Event, errors: list[str], deflate: bool, negotiated: dict[str, str]) -> None:
+    """One browser's socket. ``deflate``: offer permessage-deflate as browsers do
+    (``permessage-deflate; client_max_window_bits``, the websockets client's default offer),
+    so the server compresses every frame for every socket, as it does for the wall page."""
     headers = {"Cookie": f"{spec['cookie_name']}={spec['cookie']}", "Origin": origin}
     try:
-        async with websockets.connect(url, additional_headers=headers, compression=None, max_size=None,
-                                      ping_interval=None, open_timeout=60, max_queue=None) as ws:
+        async with websockets.connect(url, additional_headers=headers, compression="deflate" if deflate else None,
+                                      max_size=None, ping_interval=None, open_timeout=60, max_queue=None) as ws:
+            negotiated.setdefault("extensions", ws.response.headers.get("Sec-WebSocket-Extensions", ""))
             first = await asyncio.wait_for(ws.recv(), 30)
             if 'data-state="connected"' not in first:
                 errors.append(f"user {spec['user_id']}: unexpected first frame")
@@ -234,6 +239,7 @@ async def post_events(cfg: dict[str, Any], began: float, posted: list[Any]) -> N
 
 async def main(cfg: dict[str, Any]) -> dict[str, Any]:
     errors: list[str] = []
+    negotiated: dict[str, str] = {}
     stop_at = [time.monotonic() + 3600]
     results: list[dict[str, Any]] = []
     tasks = []
@@ -242,7 +248,8 @@ async def main(cfg: dict[str, Any]) -> dict[str, Any]:
     async def open_one(spec: dict[str, Any], url: str, origin: str, got: list[Any]) -> None:
         opened = asyncio.Event()
         async with sem:
-            tasks.append(asyncio.create_task(socket_run(spec, url, origin, got, stop_at, opened, errors)))
+            tasks.append(asyncio.create_task(socket_run(spec, url, origin, got, stop_at, opened, errors,
+                                                        cfg.get("deflate", True), negotiated)))
             await opened.wait()
 
     opening = []
@@ -266,7 +273,8 @@ async def main(cfg: dict[str, Any]) -> dict[str, Any]:
         # A card may follow its POST's answer: listen ``deadline`` more after the last one.
         stop_at[0] = time.monotonic() + cfg["deadline"]
     await asyncio.gather(*tasks)
-    return {"began": began, "posted": posted, "sockets": results, "errors": errors}
+    return {"began": began, "posted": posted, "sockets": results, "errors": errors,
+            "extensions": negotiated.get("extensions", "")}
 
 
 if __name__ == "__main__":
