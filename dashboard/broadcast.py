@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -70,13 +71,28 @@ def _log_failure(future: Any) -> None:
         logger.warning("push to browsers failed: %r", future.exception())
 
 
-def send_html(group: str, html: str, *, variants: Mapping[str, str] | None = None) -> None:
-    """``variants`` maps a permission codename to the html its holders get instead."""
-    message = {"type": "html.push", "html": html}
+Part = tuple[str | None, str]  # (what it replaces on the page, its html)
+
+
+def send_html(group: str, html: str, *, key: str | None = None, variants: Mapping[str, str] | None = None) -> None:
+    """``key``: what the fragment replaces on the page (an element's id, or a name for a
+    set of them); a socket that is behind sends only the newest fragment of each key.
+    ``variants`` maps a permission codename to the html its holders get instead."""
+    send_parts(group, [(key, html)], variants={c: [(key, v)] for c, v in (variants or {}).items()})
+
+
+def send_parts(group: str, parts: list[Part], *, variants: Mapping[str, list[Part]] | None = None) -> None:
+    """Several fragments in one message (a batch's cards), each with its key (send_html)."""
+    message: dict[str, Any] = {"type": "html.push", "parts": [list(p) for p in parts], "at": time.time()}
     if variants:
-        message["variants"] = dict(variants)
+        message["variants"] = {c: [list(p) for p in v] for c, v in variants.items()}
     # robust: what is committed stays committed if a push fails (the page resyncs on reconnect).
     transaction.on_commit(lambda: group_send(group, message), robust=True)
+
+
+def message_html(message: Mapping[str, Any]) -> str:
+    """A push message's fragments as one frame (what a socket with no backlog sends)."""
+    return "\n".join(html for _, html in message["parts"])
 
 
 def perms_context(*codenames: str) -> dict[str, dict[str, dict[str, bool]]]:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -62,6 +64,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=render_to_string("partials/ws_status.html", {"state": "connected", "oob": True}))
 
     async def disconnect(self, code: int) -> None:
+        sender = getattr(self, "_sender", None)
+        if sender is not None:
+            sender.cancel()
         for name in getattr(self, "joined", []):
             await self.channel_layer.group_discard(name, self.channel_name)
 
@@ -74,14 +79,58 @@ class LiveConsumer(AsyncWebsocketConsumer):
         # Channels awaits aclose_old_connections() (a thread hop) before every handler;
         # a push never touches the database, so it skips that hop (PERFORMANCE-NOTES, 2).
         if message.get("type") == "html.push":
-            await self.html_push(message)
+            self.html_push(message)
             return
         await super().dispatch(message)
 
-    async def html_push(self, event: dict[str, Any]) -> None:
-        html = event["html"]
+    # --- Sending: newest fragment of each key, one frame at a time ------------------------
+    #
+    # A push does not wait for the socket: its fragments go into this socket's pending
+    # map, keyed by what they replace on the page (a call's card), and one sender task
+    # writes whatever is pending as one frame, then the next. While a frame is on its way
+    # (a slow browser, a busy server) newer fragments replace older ones of the same key,
+    # so a socket that is behind skips intermediate states of a call but never its
+    # latest, and what waits is bounded by what the page shows, not by time.
+
+    def html_push(self, event: dict[str, Any]) -> None:
+        parts = event.get("parts") or [[None, event.get("html", "")]]
         for codename, variant in event.get("variants", {}).items():
             if codename in self.codenames:
-                html = variant
+                parts = variant
                 break
-        await self.send(text_data=html)
+        pending = self.__dict__.setdefault("_pending", {})
+        for key, html in parts:
+            if key is None:
+                self._unkeyed = getattr(self, "_unkeyed", 0) + 1
+                key = f"~{self._unkeyed}"
+            else:
+                pending.pop(key, None)  # the newer one goes where the page will see it last
+            pending[key] = html
+        at = event.get("at") or time.time()
+        self._oldest = min(getattr(self, "_oldest", None) or at, at)
+        if len(pending) > MAX_PENDING:  # more than any page holds: start the page over
+            pending.clear()
+            pending["~resync"] = RESYNC_HTML
+        sender = getattr(self, "_sender", None)
+        if sender is None or sender.done():
+            self._sender = asyncio.get_running_loop().create_task(self._send_pending())
+
+    async def _send_pending(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._pending:
+            wait = getattr(self, "_last_frame", 0.0) + MIN_FRAME_GAP - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)  # a short tick: a burst becomes one frame
+            parts, oldest = self._pending, self._oldest
+            self._pending, self._oldest = {}, None
+            self._last_frame = loop.time()
+            lag = max(0.0, time.time() - oldest) if oldest else 0.0
+            await self.send(text_data="\n".join(parts.values()) + LAG_HTML.format(lag=lag))
+
+
+MAX_PENDING = 5000
+MIN_FRAME_GAP = 0.02  # seconds between two frames of one socket
+# How long the newest frame's oldest fragment waited on the server: the page says
+# "behind by N s" when it grows (static/js/app.js).
+LAG_HTML = '\n<span id="live-lag" hx-swap-oob="true" data-lag="{lag:.2f}" hidden></span>'
+RESYNC_HTML = '<span id="live-lag" hx-swap-oob="true" data-lag="0" data-resync="1" hidden></span>'

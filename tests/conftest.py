@@ -164,3 +164,8 @@ def immediate_tasks(settings):
     """Tasks run at enqueue time, in the test's thread."""
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend",
                                   "QUEUES": ["default", "live"]}}
+
+
+def frame_html(frame: str) -> str:
+    """A pushed frame without its trailing lag marker (dashboard/consumers.py)."""
+    return frame.split('\n<span id="live-lag"', 1)[0]

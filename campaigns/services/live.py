@@ -34,10 +34,10 @@ def campaign_progress_broadcast(*, campaign: Campaign) -> None:
         ctx = {**context, **perms_context(*codenames)}
         return "".join(render_to_string(f"campaigns/campaign_detail.html#{name}", ctx) for name in LIVE_PARTIALS)
 
-    send_html(groups.campaign_group(campaign.pk), render(),
+    send_html(groups.campaign_group(campaign.pk), render(), key=f"campaign-{campaign.pk}-live",
               variants={"control_campaigns": render("control_campaigns")})
 
 
 def number_list_progress_broadcast(*, number_list: NumberList) -> None:
     html = render_to_string("campaigns/campaign_detail.html#number-list", {"nl": number_list, "oob": True})
-    send_html(groups.campaign_group(number_list.campaign_id), html)
+    send_html(groups.campaign_group(number_list.campaign_id), html, key=f"number-list-{number_list.pk}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.template.loader import render_to_string
 
 from dashboard import groups
-from dashboard.broadcast import perms_context, send_html
+from dashboard.broadcast import Part, perms_context, send_html, send_parts
 from livecalls.models import CallSession, Leg
 
 SUPERVISOR_PERMS = ("view_all_calls", "control_any_call", "coach_calls", "start_calls")
@@ -45,18 +45,19 @@ def sessions_broadcast(changed: list[tuple[CallSession, list[Leg]]]) -> None:
     each card rendered once per audience, and one frame per group however many cards it
     holds (htmx swaps every top-level element of a frame), so a supervisor watching a busy
     floor gets a frame per batch, not per event (shared PERFORMANCE-NOTES, 7)."""
-    frames: dict[str, list[str]] = {}
+    frames: dict[str, list[Part]] = {}
     for session, legs in changed:
+        key = f"session-{session.pk}"  # the card's id: a socket behind sends only its newest
         top = session_card_top_html(session, legs=legs)
         frames.setdefault(groups.calls_account_group(session.account_id), []).append(
-            session_card_html(session, *SUPERVISOR_PERMS, legs=legs, compact=True, card_top=top))
+            (key, session_card_html(session, *SUPERVISOR_PERMS, legs=legs, compact=True, card_top=top)))
         agent_ids = {session.agent_id, *(leg.agent_id for leg in legs)} - {None}
         if agent_ids:
             html = session_card_html(session, *AGENT_PERMS, legs=legs, card_top=top)
             for agent_id in agent_ids:
-                frames.setdefault(groups.calls_agent_group(agent_id), []).append(html)
+                frames.setdefault(groups.calls_agent_group(agent_id), []).append((key, html))
     for group, cards in frames.items():
-        send_html(group, "\n".join(cards))
+        send_parts(group, cards)
 
 
 def account_freshness_broadcast(*, account_id: int) -> None:
@@ -68,7 +69,8 @@ def account_freshness_broadcast(*, account_id: int) -> None:
 
     board = freshness()
     send_html(groups.calls_account_group(account_id),
-              render_to_string("livecalls/_freshness.html#wall-bar", {"freshness": board, "oob": True}))
+              render_to_string("livecalls/_freshness.html#wall-bar", {"freshness": board, "oob": True}), key="freshness")
     top_bar = render_to_string("livecalls/_freshness.html#topbar", {"freshness": board, "oob": True})
     nothing = render_to_string("livecalls/_freshness.html#topbar", {"oob": True})  # who sees no calls
-    send_html(groups.ANNOUNCEMENTS, nothing, variants={"view_all_calls": top_bar, "control_own_calls": top_bar})
+    send_html(groups.ANNOUNCEMENTS, nothing, key="live-freshness",
+              variants={"view_all_calls": top_bar, "control_own_calls": top_bar})

@@ -29,6 +29,27 @@
     document.body.dispatchEvent(new CustomEvent("callboard:resync", { bubbles: true }));
   });
 
+  // How far behind the pushes are: each frame carries how long its oldest fragment waited
+  // on the server (dashboard/consumers.py). A socket that is behind gets only the newest
+  // state of each call, so what shows is right, but late: say so, and past LAG_RESYNC
+  // reload what the page shows instead of trusting a backlog.
+  var LAG_SHOW = 2, LAG_RESYNC = 20, lastResync = 0;
+  document.addEventListener("htmx:wsAfterMessage", function () {
+    var lagEl = document.getElementById("live-lag");
+    var el = document.getElementById("ws-status");
+    if (!lagEl || !el || el.dataset.state !== "connected") return;
+    var lag = Number(lagEl.dataset.lag) || 0;
+    var behind = lag >= LAG_SHOW;
+    el.classList.toggle("ws-behind", behind);
+    var label = el.querySelector(".ws-label");
+    if (label) label.textContent = behind ? "Behind by " + Math.round(lag) + " s" : "Live";
+    var now = Date.now();
+    if ((lagEl.dataset.resync || lag >= LAG_RESYNC) && now - lastResync > 10000) {
+      lastResync = now;
+      document.body.dispatchEvent(new CustomEvent("callboard:resync", { bubbles: true }));
+    }
+  });
+
   // Provider errors and other notices raised by HTMX responses (HX-Trigger: {"toast": {...}}).
   function toast(level, text) {
     var box = document.getElementById("toasts");

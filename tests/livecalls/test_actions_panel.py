@@ -197,7 +197,7 @@ def test_pushed_cards_are_compact_for_supervisors_and_full_for_the_agent(sandbox
     from livecalls.services import live
 
     sent: dict[str, str] = {}
-    monkeypatch.setattr(live, "send_html", lambda group, html: sent.__setitem__(group, html))
+    monkeypatch.setattr(live, "send_parts", lambda group, parts: sent.__setitem__(group, "\n".join(h for _, h in parts)))
     session, _ = make_session(sandbox_accounts["callgear"], "talking", agent=agent)
     live.session_broadcast(session=session)
     supervisors = next(html for group, html in sent.items() if "agent" not in group)

@@ -10,6 +10,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.test import Client
 
+from dashboard.broadcast import message_html
 from dashboard.models import AgentProfile
 from livecalls.models import AccountSync, CallSession, Leg, WebhookEvent
 from livecalls.services.ingest import webhook_event_ingest
@@ -290,4 +291,4 @@ async def test_the_broadcast_reaches_the_account_group_and_the_agents_group(acco
     for channel in (watch_all, watch_own):
         message = await asyncio.wait_for(layer.receive(channel), timeout=2)
         assert message["type"] == "html.push"
-        assert f"{session.pk}" in message["html"]
+        assert f"{session.pk}" in message_html(message)

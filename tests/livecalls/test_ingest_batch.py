@@ -31,7 +31,7 @@ def session_of(account, ref) -> CallSession:
 def frames(monkeypatch):
     """What each group is sent, frame by frame (the channel layer is not under test here)."""
     sent: list[tuple[str, str]] = []
-    monkeypatch.setattr(broadcast, "group_send", lambda group, message: sent.append((group, message["html"])))
+    monkeypatch.setattr(broadcast, "group_send", lambda group, message: sent.append((group, broadcast.message_html(message))))
     return sent
 
 
