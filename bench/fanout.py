@@ -637,7 +637,7 @@ def profile_summary(path: Path, top: int = 16) -> str:
         if frames[0].startswith("thread ("):
             name = frames[0].split(": ", 1)[-1]
             threads["worker threads" if name.startswith("inproc-") else name] += n
-            frames = frames[1:] or frames
+            frames = frames[1:] or ["(no Python frame)"]
         leaf = frames[-1]
         self_t[leaf.split(" (")[0] + " (" + leaf.split(" (")[-1].split(":")[0].rsplit("/", 1)[-1]] += n
         for mark in marks:
