@@ -88,10 +88,10 @@ def test_a_refused_phone_is_marked_and_its_batch_goes_again_without_it(sandbox, 
     assert counts(campaign) == {"pending": 0, "planned": 6, "rejected": 1}
 
 
-def test_an_error_naming_no_phone_fails_the_batch_and_the_push_goes_on(sandbox, sandbox_transport, campaign, monkeypatch):
+def refuse_first_batch(monkeypatch) -> None:
+    """JAICP refuses the first batch as a whole (an error that names no phone)."""
     from dashboard.providers.base import ProviderError
 
-    add_jobs(campaign, PHONES[:6])
     real_send = push._send
     calls = {"n": 0}
 
@@ -103,6 +103,11 @@ def test_an_error_naming_no_phone_fails_the_batch_and_the_push_goes_on(sandbox, 
         return await real_send(campaign_, batch)
 
     monkeypatch.setattr(push, "_send", refuse_first)
+
+
+def test_an_error_naming_no_phone_fails_the_batch_and_the_push_goes_on(sandbox, sandbox_transport, campaign, monkeypatch):
+    add_jobs(campaign, PHONES[:6])
+    refuse_first_batch(monkeypatch)
     outcome = push.campaign_push(campaign=campaign)
     assert outcome.batches_failed == 1 and outcome.batches_sent == 1
     assert PushBatch.objects.get(state="failed").error_code == "invalid.call.task.state"

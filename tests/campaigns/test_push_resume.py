@@ -13,9 +13,8 @@ from campaigns.models import CallJob, Campaign, CampaignStatusCount, DoNotCallEn
 from campaigns.services import push
 from campaigns.tasks import campaign_push_task, push_resume_tick
 from dashboard.models import TaskWorker
-from dashboard.providers.base import ProviderError
 from dashboard.tasking import lost_tasks_reap, task_worker_register
-from tests.campaigns.test_push import PHONES, ledger_phones
+from tests.campaigns.test_push import PHONES, ledger_phones, refuse_first_batch
 from tests.conftest import add_jobs
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -71,17 +70,7 @@ def test_a_batch_formed_before_a_crash_is_sent_by_the_tick_even_without_a_reques
 def test_a_refused_batch_shows_its_numbers_failed_with_the_reason_and_a_retry_pushes_them_once(
         admin_client_, sandbox, sandbox_transport, campaign, monkeypatch, immediate_tasks):
     add_jobs(campaign, PHONES[:6])
-    real_send = push._send
-    calls = {"n": 0}
-
-    async def refuse_first(campaign_, batch):
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise ProviderError("The campaign is finished", provider="jaicp", code="invalid.call.task.state",
-                                mnemonic="invalid.call.task.state", status=400)
-        return await real_send(campaign_, batch)
-
-    monkeypatch.setattr(push, "_send", refuse_first)
+    refuse_first_batch(monkeypatch)
     admin_client_.post(f"/campaigns/{campaign.pk}/push/")
     assert counts(campaign) == {"pushFailed": 3, "planned": 3}
     failed = CallJob.objects.filter(campaign=campaign, job_status="pushFailed")
