@@ -273,9 +273,6 @@ async def test_a_scheduled_ccai_call_is_shown_as_scheduled(sandbox, sandbox_tran
 
 async def test_a_webhook_applied_while_the_listing_was_read_wins(sandbox, wired, monkeypatch):
     """list.calls says talking; a call_held applied after we asked is newer and stays."""
-    from dashboard.providers.callgear.notifications import TEMPLATES
-    from livecalls.services import reconcile as module
-    from livecalls.webhooks import parse_event
 
     account = wired["callgear"]
     twin = sandbox.twin("callgear")
@@ -284,17 +281,7 @@ async def test_a_webhook_applied_while_the_listing_was_read_wins(sandbox, wired,
     record = twin.sessions[sid]
     assert record.state == "talk"
     contact_leg = record.role("contact").leg_id
-    real_run = module.run
-
-    def run_then_hold(fn):
-        listed = real_run(fn)
-        body = TEMPLATES["call_held"].render({
-            "notification_mnemonic": "call_held", "notification_time": "2030-01-01T00:00:00Z",
-            "call_session_id": sid, "session_event_seq": record.seq + 1, "leg_id": contact_leg})
-        webhook_event_ingest(account=account, event=parse_event(account, body.encode()))
-        return listed
-
-    monkeypatch.setattr(module, "run", run_then_hold)
+    hold_while_listing(monkeypatch, account, sid=sid, seq=record.seq + 1, leg=contact_leg)
     await reconcile(account)
     session = await CallSession.objects.aget(account=account, provider_session_id=str(sid))
     assert session.state == S.ON_HOLD
@@ -310,3 +297,23 @@ async def test_a_ccai_call_the_provider_no_longer_knows_is_ended(sandbox, sandbo
     assert outcome.ok and outcome.ended == 1
     await ghost.arefresh_from_db()
     assert (ghost.state, ghost.finish_reason) == (S.ENDED, GONE_CCAI)
+
+
+def hold_while_listing(monkeypatch, account, *, sid, seq, leg) -> None:
+    """A call_held notification applied while reconcile reads the provider's listing."""
+    from dashboard.providers.callgear.notifications import TEMPLATES
+    from livecalls.services import reconcile as module
+    from livecalls.services.ingest import webhook_event_ingest
+    from livecalls.webhooks import parse_event
+
+    real_run = module.run
+
+    def run_then_hold(fn):
+        listed = real_run(fn)
+        body = TEMPLATES["call_held"].render({
+            "notification_mnemonic": "call_held", "notification_time": "2030-01-01T00:00:00Z",
+            "call_session_id": sid, "session_event_seq": seq, "leg_id": leg})
+        webhook_event_ingest(account=account, event=parse_event(account, body.encode()))
+        return listed
+
+    monkeypatch.setattr(module, "run", run_then_hold)

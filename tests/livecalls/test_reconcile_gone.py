@@ -12,8 +12,8 @@ from django.utils import timezone
 from dashboard.models import AuditEntry
 from dashboard.providers import accounts
 from livecalls.models import CallSession, Leg
-from livecalls.services.ingest import webhook_event_ingest
 from livecalls.services.reconcile import GONE_CALLGEAR, GONE_CCAI, reconcile_account
+from tests.livecalls.test_reconcile import hold_while_listing
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -29,9 +29,6 @@ async def test_a_held_call_the_listing_left_out_is_ended_though_a_notification_c
         sandbox, sandbox_transport, sandbox_accounts, monkeypatch):
     """The call ended at the provider with its end notification lost; a late call_held
     arrives while list.calls is read. The listing, which left the call out, wins."""
-    from dashboard.providers.callgear.notifications import TEMPLATES
-    from livecalls.services import reconcile as module
-    from livecalls.webhooks import parse_event
 
     account = sandbox_accounts["callgear"]
     twin = sandbox.twin("callgear")
@@ -44,17 +41,7 @@ async def test_a_held_call_the_listing_left_out_is_ended_though_a_notification_c
     record = twin.sessions[sid]
     contact_leg = record.role("contact").leg_id
     twin.end_call(sid)  # no notification reaches us (none are wired here)
-    real_run = module.run
-
-    def run_then_hold(fn):
-        listed = real_run(fn)
-        body = TEMPLATES["call_held"].render({
-            "notification_mnemonic": "call_held", "notification_time": "2030-01-01T00:00:00Z",
-            "call_session_id": sid, "session_event_seq": record.seq + 1, "leg_id": contact_leg})
-        webhook_event_ingest(account=account, event=parse_event(account, body.encode()))
-        return listed
-
-    monkeypatch.setattr(module, "run", run_then_hold)
+    hold_while_listing(monkeypatch, account, sid=sid, seq=record.seq + 1, leg=contact_leg)
     outcome = await reconcile(account)
     assert outcome.ok and outcome.ended == 1
     await session.arefresh_from_db()
